@@ -1,0 +1,44 @@
+"""Shared pytest fixtures.
+
+The official HumanML3D sample lives in ``../shared/fixtures/humanml3d`` beside the project root.
+Tests that need it skip with a clear reason when it is absent; CI sets ``ESD_REQUIRE_SHARED=1``
+so that a missing fixture fails instead of silently skipping.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SHARED_FIXTURES = PROJECT_ROOT.parent / "shared" / "fixtures" / "humanml3d"
+
+
+def _require(env_var: str) -> bool:
+    return os.environ.get(env_var, "") not in ("", "0")
+
+
+@pytest.fixture(scope="session")
+def humanml3d_fixture_dir() -> Path:
+    """Folder with the official clip 012314 (joints, features) and the dataset Mean/Std."""
+    if not (SHARED_FIXTURES / "012314_vecs.npy").is_file():
+        reason = f"official HumanML3D fixture not found at {SHARED_FIXTURES} (../shared absent)"
+        if _require("ESD_REQUIRE_SHARED"):
+            pytest.fail(reason + "; ESD_REQUIRE_SHARED=1 makes this an error")
+        pytest.skip(reason)
+    return SHARED_FIXTURES
+
+
+@pytest.fixture(scope="session")
+def official_sample(humanml3d_fixture_dir: Path) -> dict[str, np.ndarray]:
+    """The official arrays: joints (170, 22, 3), features (170, 263), mean (263,), std (263,)."""
+    d = humanml3d_fixture_dir
+    return {
+        "joints": np.load(d / "012314_joints.npy"),
+        "features": np.load(d / "012314_vecs.npy"),
+        "mean": np.load(d / "Mean.npy"),
+        "std": np.load(d / "Std.npy"),
+    }

@@ -1,0 +1,1 @@
+"""Visualisation and export of skeleton motions (plotly figures, BVH / mesh / NPY files)."""
