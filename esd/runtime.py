@@ -1,0 +1,66 @@
+"""Where and how computation runs: device choice, seeding, CPU threads, mixed precision."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda")
+
+
+def pick_device(requested: str | torch.device | None = "auto") -> torch.device:
+    """CUDA when available (or asked for), else the CPU.
+
+    Raises ValueError for an unknown name or for "cuda" on a machine without a usable GPU.
+    """
+    if isinstance(requested, torch.device):
+        return requested
+    name = (requested or "auto").lower()
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError("--device cuda was requested but no CUDA GPU is available; use cpu")
+        return torch.device(name)
+    if name == "cpu":
+        return torch.device("cpu")
+    raise ValueError(f"unknown device {requested!r}; use one of {', '.join(DEVICE_CHOICES)}")
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and torch (for code we do not control) and return a CPU generator.
+
+    Our own samplers never rely on global state: they take the returned ``torch.Generator``.
+    """
+    random.seed(seed)
+    np.random.seed(seed % 2**32)  # noqa: NPY002 - seeds third-party code paths only
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def background_threads() -> int:
+    """Threads for a background job: leave one core to the server (at least one thread)."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+def autocast(device: torch.device) -> contextlib.AbstractContextManager:
+    """bf16 autocast on CUDA (mixed precision), a no-op on the CPU (fp32 is faster there)."""
+    if device.type == "cuda":
+        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """Temporarily set torch's intra-op thread count (restored afterwards)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(max(1, count))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
