@@ -1,0 +1,80 @@
+"""Terminal output for the command-line tools (Rich), and the mirrored ``logs/train.log``.
+
+Library code never prints: it reports through callbacks. Only the CLIs (``python -m esd.*``)
+use this module to render those reports.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import NoReturn
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+CONSOLE = Console(stderr=True, highlight=False)
+EXIT_USAGE = 2  # exit status for bad input, as argparse uses
+
+
+def fail(message: str) -> NoReturn:
+    """Print a one-line error that says what to do, and exit with status 2."""
+    CONSOLE.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    sys.exit(EXIT_USAGE)
+
+
+class RunLog:
+    """Append timestamped lines to a log file and mirror them to the terminal."""
+
+    def __init__(self, path: str | Path | None, console: Console = CONSOLE) -> None:
+        self.path = Path(path) if path else None
+        self.console = console
+        if self.path:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def __call__(self, message: str, style: str = "") -> None:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        if self.path:
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write(f"{stamp} {message}\n")
+        self.console.print(f"[dim]{stamp}[/] {message}", style=style or None, soft_wrap=True)
+
+
+class StepProgress(AbstractContextManager):
+    """A Rich progress bar for a loop of ``total`` steps with a loss readout.
+
+    Use as a context manager and pass ``progress.update`` as the loop's step callback.
+    """
+
+    def __init__(self, description: str, total: int, console: Console = CONSOLE) -> None:
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[status]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        )
+        self._task = self._progress.add_task(description, total=total, status="")
+
+    def __enter__(self) -> StepProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def update(self, step: int, status: str = "") -> None:
+        """Move the bar to ``step`` (1-based count of finished steps) and show ``status``."""
+        self._progress.update(self._task, completed=step, status=status)
