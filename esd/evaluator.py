@@ -29,6 +29,7 @@ from torch import nn
 from esd.skeleton import FEATURE_DIM
 
 EVALUATOR_FORMAT_KIND = "evaluator"
+TIME_REDUCTION = 4  # two stride-2 stages in the motion encoder
 
 
 @dataclass
@@ -81,6 +82,8 @@ class MotionEncoder(nn.Module):
         )
 
     def forward(self, features: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        pad = -features.shape[1] % TIME_REDUCTION  # so both stride-2 stages see even lengths
+        features = F.pad(features, (0, 0, 0, pad))  # (B, T', 263), T' a multiple of 4
         steps = torch.arange(features.shape[1], device=features.device)
         mask = (steps[None] < lengths[:, None]).unsqueeze(1).to(features.dtype)  # (B, 1, T)
         x = self.input(features.transpose(1, 2) * mask) * mask  # (B, H, T)
