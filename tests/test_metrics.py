@@ -1,0 +1,225 @@
+"""Known-answer tests for esd.metrics (all deterministic: fixed seeds)."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import linalg
+
+from esd import metrics
+
+
+def _rng(seed: int = 0) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+# --- distances ----------------------------------------------------------------------------------
+
+
+def test_euclidean_distance_matrix_known_values():
+    a = np.array([[0.0, 0.0], [3.0, 4.0]])
+    b = np.array([[0.0, 0.0], [6.0, 8.0], [3.0, 0.0]])
+    expected = np.array([[0.0, 10.0, 3.0], [5.0, 5.0, 4.0]])
+    np.testing.assert_allclose(metrics.euclidean_distance_matrix(a, b), expected, atol=1e-12)
+    x = _rng().normal(size=(7, 5))
+    assert np.all(np.diagonal(metrics.euclidean_distance_matrix(x, x)) == 0.0)
+
+
+def test_matching_score_identical_is_zero_and_known_offset():
+    x = _rng().normal(size=(50, 8))
+    assert metrics.matching_score(x, x) == 0.0
+    shifted = x + np.array([3.0, 4.0] + [0.0] * 6)  # every pair exactly 5 apart
+    assert metrics.matching_score(x, shifted) == pytest.approx(5.0)
+
+
+# --- FID ----------------------------------------------------------------------------------------
+
+
+def test_embedding_statistics_matches_numpy():
+    x = _rng().normal(size=(40, 3))
+    mu, cov = metrics.embedding_statistics(x)
+    np.testing.assert_allclose(mu, x.mean(0))
+    np.testing.assert_allclose(cov, np.cov(x.T))  # unbiased (ddof 1), as the reference code
+
+
+def test_fid_of_identical_sets_is_zero():
+    x = _rng().normal(size=(200, 16))
+    assert metrics.frechet_distance(x, x) == pytest.approx(0.0, abs=1e-8)
+
+
+def test_fid_closed_form_for_diagonal_gaussians():
+    mu_a, mu_b = np.array([0.0, 1.0, -2.0]), np.array([1.0, 1.0, 0.0])
+    var_a, var_b = np.array([1.0, 4.0, 0.25]), np.array([9.0, 1.0, 0.25])
+    # ||mu_a - mu_b||^2 + sum (s_a + s_b - 2 sqrt(s_a s_b)) = 5 + sum (sqrt(s_a) - sqrt(s_b))^2
+    expected = 5.0 + ((np.sqrt(var_a) - np.sqrt(var_b)) ** 2).sum()  # 5 + 4 + 1 + 0 = 10
+    assert expected == pytest.approx(10.0)
+    got = metrics.frechet_distance_from_statistics(mu_a, np.diag(var_a), mu_b, np.diag(var_b))
+    assert got == pytest.approx(expected, rel=1e-9)
+
+
+def test_fid_from_samples_approaches_closed_form():
+    rng = _rng(1)
+    mu_a, mu_b = np.zeros(4), np.array([1.0, 0.0, 0.0, 2.0])
+    sd_a, sd_b = np.array([1.0, 2.0, 1.0, 1.0]), np.array([1.0, 1.0, 3.0, 1.0])
+    a = mu_a + sd_a * rng.normal(size=(20000, 4))
+    b = mu_b + sd_b * rng.normal(size=(20000, 4))
+    expected = 5.0 + ((sd_a - sd_b) ** 2).sum()  # 5 + 1 + 4 = 10
+    assert metrics.frechet_distance(a, b) == pytest.approx(expected, abs=0.3)
+
+
+def test_fid_full_covariance_matches_general_formula():
+    rng = _rng(2)
+    m_a, m_b = rng.normal(size=(5, 5)), rng.normal(size=(5, 5))
+    cov_a, cov_b = m_a @ m_a.T + np.eye(5), m_b @ m_b.T + np.eye(5)
+    mu_a, mu_b = rng.normal(size=5), rng.normal(size=5)
+    # Equivalent symmetric form: Tr(S_a + S_b - 2 (S_a^(1/2) S_b S_a^(1/2))^(1/2)).
+    root_a = linalg.sqrtm(cov_a).real
+    cross = linalg.sqrtm(root_a @ cov_b @ root_a).real
+    expected = ((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * cross)
+    got = metrics.frechet_distance_from_statistics(mu_a, cov_a, mu_b, cov_b)
+    assert got == pytest.approx(expected, rel=1e-8)
+
+
+def test_fid_is_robust_to_singular_covariances():
+    rng = _rng(3)
+    a, b = rng.normal(size=(6, 20)), rng.normal(size=(6, 20))  # N < D: rank-deficient covs
+    value = metrics.frechet_distance(a, b)
+    assert math.isfinite(value) and value > 0
+    constant = np.ones((10, 4))  # zero covariance: S_a S_b = 0
+    assert metrics.frechet_distance(constant, constant + 2.0) == pytest.approx(16.0, abs=1e-5)
+
+
+def test_fid_bad_inputs():
+    with pytest.raises(ValueError, match="width"):
+        metrics.frechet_distance(np.zeros((5, 3)), np.zeros((5, 4)))
+    with pytest.raises(ValueError, match="at least 2"):
+        metrics.frechet_distance(np.zeros((1, 3)), np.zeros((5, 3)))
+    with pytest.raises(ValueError, match=r"\(N, D\)"):
+        metrics.frechet_distance(np.zeros(5), np.zeros((5, 1)))
+    with pytest.raises(ValueError, match="NaN"):
+        metrics.frechet_distance(np.full((5, 2), np.nan), np.zeros((5, 2)))
+    with pytest.raises(ValueError, match="do not match"):
+        metrics.frechet_distance_from_statistics(np.zeros(3), np.eye(3), np.zeros(3), np.eye(2))
+
+
+# --- R-precision --------------------------------------------------------------------------------
+
+
+def test_r_precision_is_one_for_aligned_embeddings():
+    x = _rng().normal(size=(100, 16))
+    r = metrics.r_precision(x, x, generator=_rng(1))
+    np.testing.assert_array_equal(r, [1.0, 1.0, 1.0])
+
+
+def test_r_precision_of_random_embeddings_is_chance():
+    rng = _rng(4)
+    n = 32 * 200
+    r = metrics.r_precision(rng.normal(size=(n, 8)), rng.normal(size=(n, 8)), generator=_rng(5))
+    chance = np.arange(1, 4) / 32
+    # binomial sd of R@k over 6400 texts is <= 0.0037; 0.015 is a 4-sd bound
+    np.testing.assert_allclose(r, chance, atol=0.015)
+    assert np.all(np.diff(r) >= 0)
+
+
+def test_r_precision_ties_count_at_chance_not_as_hits():
+    collapsed = np.zeros((64, 4))  # a model that outputs one motion for every text
+    r = metrics.r_precision(collapsed, collapsed, generator=_rng(6))
+    np.testing.assert_allclose(r, np.arange(1, 4) / 32)
+
+
+def test_r_precision_known_second_rank():
+    # 32 texts on a line; motion i sits next to text i but text i's nearest motion is i+1's.
+    texts = np.arange(32.0)[:, None] * 10.0
+    motions = texts + 6.0  # |t_i - m_i| = 6, |t_i - m_{i-1}| = 4: true match is 2nd (1st for i=0)
+    r = metrics.r_precision(texts, motions, generator=_rng(7))
+    np.testing.assert_allclose(r, [1 / 32, 1.0, 1.0])
+
+
+def test_r_precision_drops_incomplete_pool_and_is_deterministic():
+    rng = _rng(8)
+    t, m = rng.normal(size=(70, 5)), rng.normal(size=(70, 5))
+    first = metrics.r_precision(t, m, generator=_rng(9))
+    np.testing.assert_array_equal(first, metrics.r_precision(t, m, generator=_rng(9)))
+    assert np.all(first * 64 == np.round(first * 64))  # 2 pools of 32 = 64 texts scored
+
+
+def test_r_precision_bad_inputs():
+    x = np.zeros((31, 4))
+    with pytest.raises(ValueError, match="at least pool_size=32"):
+        metrics.r_precision(x, x)
+    with pytest.raises(ValueError, match="same shape"):
+        metrics.r_precision(np.zeros((40, 4)), np.zeros((40, 5)))
+    with pytest.raises(ValueError, match="top_k"):
+        metrics.r_precision(np.zeros((40, 4)), np.zeros((40, 4)), top_k=0)
+
+
+# --- diversity / multimodality ------------------------------------------------------------------
+
+
+def test_diversity_of_constant_set_is_zero():
+    assert metrics.diversity(np.ones((400, 6)), generator=_rng()) == 0.0
+
+
+def test_diversity_of_one_hot_points_is_sqrt2():
+    # distinct one-hot vectors are sqrt(2) apart; a self-pair (prob ~1/N per pair) gives 0
+    x = np.eye(1000)
+    value = metrics.diversity(x, num_pairs=300, generator=_rng(10))
+    assert math.sqrt(2) * (1 - 3 / 300) <= value <= math.sqrt(2) + 1e-12
+
+
+def test_diversity_needs_enough_samples_or_clamp():
+    x = _rng().normal(size=(50, 3))
+    with pytest.raises(ValueError, match="fewer than num_pairs=300"):
+        metrics.diversity(x)
+    assert metrics.diversity(x, clamp=True, generator=_rng(1)) > 0
+    assert metrics.diversity(x, generator=_rng(2), clamp=True) == metrics.diversity(
+        x, generator=_rng(2), num_pairs=50
+    )
+
+
+def test_multimodality_within_group_only():
+    # each prompt's generations are identical, prompts far apart: multimodality is 0
+    groups = np.repeat(np.arange(5.0)[:, None, None] * 100, 20, axis=1)  # (5, 20, 1)
+    groups = np.repeat(groups, 3, axis=2)  # (P=5, R=20, D=3)
+    assert metrics.multimodality(groups, generator=_rng()) == 0.0
+
+
+def test_multimodality_known_scale():
+    r = 400
+    scales = np.array([1.0, 2.0, 3.0])
+    groups = scales[:, None, None] * np.eye(r)[None]  # (P=3, R=400, D=400): pairs s*sqrt(2) apart
+    value = metrics.multimodality(groups, num_pairs=10, generator=_rng(11))
+    assert value == pytest.approx(math.sqrt(2) * scales.mean())  # no self-pair with this seed
+
+
+def test_multimodality_bad_inputs():
+    with pytest.raises(ValueError, match=r"\(P, R, D\)"):
+        metrics.multimodality(np.zeros((5, 3)))
+    with pytest.raises(ValueError, match="fewer than num_pairs=10"):
+        metrics.multimodality(np.zeros((2, 5, 3)))
+
+
+# --- recognition --------------------------------------------------------------------------------
+
+
+def test_recognise_by_cosine_not_distance():
+    concepts = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
+    motions = np.array([[10.0, 1.0], [0.1, 0.2], [-3.0, 2.0], [0.5, -0.1]])
+    np.testing.assert_array_equal(metrics.recognise(motions, concepts), [0, 1, 2, 0])
+
+
+def test_concept_rate_counts_share():
+    concepts = np.eye(3)
+    motions = np.array([[1, 0, 0], [0.9, 0.1, 0], [0, 1, 0], [0, 0, 1], [0.2, 0, 0.1]], float)
+    assert metrics.concept_rate(motions, concepts, 0) == pytest.approx(3 / 5)
+    assert metrics.concept_rate(motions, concepts, 1) == pytest.approx(1 / 5)
+    assert metrics.concept_rate(motions, concepts, 2) == pytest.approx(1 / 5)
+
+
+def test_recognition_bad_inputs():
+    with pytest.raises(ValueError, match="share the width"):
+        metrics.recognise(np.ones((3, 2)), np.ones((2, 3)))
+    with pytest.raises(ValueError, match="all zeros"):
+        metrics.recognise(np.zeros((3, 2)), np.eye(2))
+    with pytest.raises(ValueError, match="out of range"):
+        metrics.concept_rate(np.ones((3, 2)), np.eye(2), 2)
