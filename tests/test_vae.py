@@ -134,7 +134,7 @@ def test_learns_to_reconstruct_smooth_motion() -> None:
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
-    assert losses[-1] < 0.2 * losses[0]
+    assert losses[-1] < 0.3 * losses[0]  # measured 0.18
 
 
 def test_bad_inputs_raise_value_errors() -> None:
