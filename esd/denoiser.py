@@ -77,8 +77,8 @@ def timestep_features(t: torch.Tensor, dim: int, max_period: float = 10_000.0) -
 
 
 def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
-    """adaLN: x (B, N, D) * (1 + scale) + shift, with shift and scale (B, 1, D)."""
-    return x * (1 + scale) + shift
+    """adaLN: shift + x (B, N, D) * (1 + scale), with shift and scale (B, 1, D)."""
+    return torch.addcmul(shift, x, 1 + scale)
 
 
 def _heads(x: torch.Tensor, num_heads: int) -> torch.Tensor:
@@ -163,9 +163,11 @@ class Block(nn.Module):
         """x (B, N, D), c (B, D) timestep embedding, mask (B, N), text (B, L, D_text)."""
         mods = self.modulation(c)[:, None].chunk(9, dim=-1)  # 9 x (B, 1, D)
         shift1, scale1, gate1, shift2, scale2, gate2, shift3, scale3, gate3 = mods
-        x = x + gate1 * self.attn(modulate(self.norm1(x), shift1, scale1), mask)
-        x = x + gate2 * self.cross_attn(modulate(self.norm2(x), shift2, scale2), text, text_mask)
-        return x + gate3 * self.mlp(modulate(self.norm3(x), shift3, scale3))
+        # x + gate * sublayer(modulate(norm(x))), each as one fused addcmul
+        x = torch.addcmul(x, gate1, self.attn(modulate(self.norm1(x), shift1, scale1), mask))
+        h = self.cross_attn(modulate(self.norm2(x), shift2, scale2), text, text_mask)
+        x = torch.addcmul(x, gate2, h)
+        return torch.addcmul(x, gate3, self.mlp(modulate(self.norm3(x), shift3, scale3)))
 
 
 class LatentDenoiser(nn.Module):

@@ -276,7 +276,7 @@ def ddim_sample(
     text = text.to(x_T.device)
     x = x_T
     for i in range(end):
-        t = timesteps[i].expand(x.shape[0])  # (B,)
+        t = timesteps[i].repeat(x.shape[0])  # (B,)
         pred_cond, pred_uncond = _predict(denoise_fn, x, t, text, guided)
         pred = pred_cond
         if pred_uncond is not None:

@@ -161,8 +161,8 @@ class TextEncoder:
         device: where the encoder runs and where returned tensors live.
         max_tokens: tokens kept per prompt, [CLS] and [SEP] included; longer prompts are
             truncated with one warning per prompt.
-        cache_size: prompts remembered (LRU). An entry is L x D float32 (~23 KB for a
-            15-token caption with D = 384), so 50k entries stay near 1 GB at worst.
+        cache_size: prompts remembered (LRU, kept in CPU memory). An entry is L x D float32
+            (~23 KB for a 15-token caption with D = 384): 50k entries stay near 1 GB.
     """
 
     def __init__(
@@ -185,7 +185,7 @@ class TextEncoder:
         self._tokenizer: Any = None
         self._model: Any = None
         self._lock = threading.RLock()
-        self._token_cache = _LRU(cache_size)  # stripped prompt -> (L_i, D) real-token states
+        self._token_cache = _LRU(cache_size)  # stripped prompt -> (L_i, D) real-token states, CPU
         self._sentence_cache = _LRU(cache_size)  # stripped prompt -> (D,) unit embedding
 
     @property
@@ -217,13 +217,13 @@ class TextEncoder:
         with self._lock:
             found = self._cached(self._token_cache, [k for k in keys if k], self.max_tokens)
         width = max([1] + [len(found[k]) for k in keys if k])
-        states = torch.zeros(len(keys), width, self.dim, device=self.device)
-        mask = torch.zeros(len(keys), width, dtype=torch.bool, device=self.device)
+        states = torch.zeros(len(keys), width, self.dim)  # assembled on the CPU, like the cache
+        mask = torch.zeros(len(keys), width, dtype=torch.bool)
         for row, key in enumerate(keys):
             if key:
                 count = len(found[key])
                 states[row, :count], mask[row, :count] = found[key], True
-        return TextBatch(states, mask)
+        return TextBatch(states, mask).to(self.device)
 
     def sentence_embeddings(self, prompts: Sequence[str]) -> torch.Tensor:
         """(B, D) unit vectors: token states mean-pooled over real tokens, L2-normalised.
@@ -237,7 +237,7 @@ class TextEncoder:
             for key, states in self._run(missing, SENTENCE_MAX_TOKENS).items():
                 pooled = states.mean(dim=0)  # (D,)
                 self._sentence_cache.put(key, pooled / pooled.norm().clamp_min(1e-12))
-            return torch.stack([self._sentence_cache.get(k) for k in keys])
+            return torch.stack([self._sentence_cache.get(k) for k in keys]).to(self.device)
 
     def _cached(self, cache: _LRU, keys: list[str], max_tokens: int) -> dict[str, torch.Tensor]:
         """Cached values for ``keys``, encoding (and caching) the missing ones in one go."""
@@ -274,7 +274,7 @@ class TextEncoder:
                 tokens = self._tokenizer(
                     chunk, truncation=True, max_length=max_tokens, return_tensors="pt"
                 ).to(self.device)
-                hidden = self._model(**tokens).last_hidden_state.float()  # (b, L_i, D)
+                hidden = self._model(**tokens).last_hidden_state.float().cpu()  # (b, L_i, D)
                 result.update(zip(chunk, hidden.clone().unbind(0)))
         return result
 
