@@ -1,0 +1,34 @@
+"""Tiny, randomly initialised models for fast tests of the pipeline (not of model quality)."""
+
+from __future__ import annotations
+
+import torch
+
+from esd.denoiser import DenoiserConfig, LatentDenoiser
+from esd.diffusion import NoiseSchedule
+from esd.generator import MotionGenerator
+from esd.skeleton import FEATURE_DIM
+from esd.text import TextEncoder
+from esd.vae import MotionVAE, VAEConfig
+
+TINY_VAE = VAEConfig(hidden_dim=16, latent_dim=4, num_res_blocks=1)
+TINY_DENOISER = DenoiserConfig(latent_dim=4, model_dim=32, num_layers=2, num_heads=2, freq_dim=32)
+
+
+def tiny_generator(text_encoder: TextEncoder, seed: int = 0) -> MotionGenerator:
+    """A MotionGenerator with tiny random VAE and denoiser (output layers made non-zero)."""
+    torch.manual_seed(seed)
+    denoiser = LatentDenoiser(TINY_DENOISER)
+    with torch.no_grad():  # DiT init zeroes the output path; perturb it so outputs depend on input
+        for name, param in denoiser.named_parameters():
+            if "modulation" in name or "out_proj" in name:
+                param.normal_(0, 0.05)
+    stats = {
+        "feature_mean": torch.zeros(FEATURE_DIM),
+        "feature_std": torch.ones(FEATURE_DIM),
+        "latent_mean": torch.zeros(TINY_VAE.latent_dim),
+        "latent_std": torch.ones(TINY_VAE.latent_dim),
+    }
+    return MotionGenerator(
+        MotionVAE(TINY_VAE), denoiser, NoiseSchedule(), stats, text_encoder, torch.device("cpu")
+    )
