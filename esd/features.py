@@ -172,6 +172,18 @@ def _retarget(joints: np.ndarray) -> np.ndarray:
     return scale * joints[:, :1] + _ANCESTORS @ new_bones  # (T, 1, 3) + (T, 22, 3)
 
 
+def rotate_yaw(r: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """rot(r, p) for yaw-only quaternions r = (w, 0, y, 0), (..., 4) x (..., 3) -> (..., 3).
+
+    With c = w² - y² = cos 2h and s = 2wy = sin 2h: (x, y, z) -> (x c + z s, y, -x s + z c).
+    Equal to ``qrot`` for such r, with a fifth of the arithmetic.
+    """
+    w, y = r[..., 0], r[..., 2]
+    c, s = (w * w - y * y)[..., None], (2 * w * y)[..., None]  # (..., 1)
+    x, z = p[..., 0:1], p[..., 2:3]
+    return np.concatenate([x * c + z * s, p[..., 1:2], z * c - x * s], axis=-1)
+
+
 def canonical_joints(joints: np.ndarray) -> np.ndarray:
     """Canonical global positions g (spec E1-E4), (T, 22, 3) any pose -> (T, 22, 3) float64.
 
@@ -183,8 +195,8 @@ def canonical_joints(joints: np.ndarray) -> np.ndarray:
     g[..., 1] -= g[..., 1].min()
     g -= g[0, 0] * np.array([1.0, 0.0, 1.0])
     across = (g[0, _R_HIP] - g[0, _L_HIP]) + (g[0, _R_SHOULDER] - g[0, _L_SHOULDER])  # (3,)
-    q0 = qbetween(normalize(_forward_from_across(across)), _FORWARD)  # (4,)
-    return g @ quat_to_matrix(q0).T  # rot(q0, p) for every joint of every frame
+    q0 = qbetween(normalize(_forward_from_across(across)), _FORWARD)  # (4,), a yaw
+    return rotate_yaw(q0, g)
 
 
 def heading_quaternions(g: np.ndarray) -> np.ndarray:
@@ -228,15 +240,15 @@ def _encode(g: np.ndarray) -> np.ndarray:
     out = np.empty((num_rows, FEATURE_DIM), dtype=np.float64)
     d = qmul(r[1:], qconj(r[:-1]))  # (T-1, 4) = Y(h_{t+1} - h_t)
     out[:, ROOT_ROT_VEL] = np.arcsin(np.clip(d[:, 2:3], -1.0, 1.0))  # wraps (Q4)
-    root_vel = qrot(r[1:], g[1:, 0] - g[:-1, 0])  # (T-1, 3), heading of frame t+1 (Q5)
+    root_vel = rotate_yaw(r[1:], g[1:, 0] - g[:-1, 0])  # (T-1, 3), heading of frame t+1 (Q5)
     out[:, ROOT_LIN_VEL] = root_vel[:, [0, 2]]
     local = g[:-1] - g[:-1, :1] * np.array([1.0, 0.0, 1.0])  # (T-1, 22, 3), y absolute
-    local = qrot(r[:-1, None], local)
+    local = rotate_yaw(r[:-1, None], local)
     out[:, ROOT_Y] = local[:, 0, 1:2]
     out[:, RIC] = local[:, 1:].reshape(num_rows, -1)  # (T-1, 21 * 3)
     rot6d = quat_to_cont6d(local_rotations(g[:-1], r[:-1]))  # (T-1, 21, 6)
     out[:, ROT6D] = rot6d.reshape(num_rows, -1)  # (T-1, 21 * 6)
-    velocity = qrot(r[:-1, None], g[1:] - g[:-1])  # (T-1, 22, 3), heading of frame t (Q5)
+    velocity = rotate_yaw(r[:-1, None], g[1:] - g[:-1])  # (T-1, 22, 3), heading of frame t (Q5)
     out[:, LOCAL_VEL] = velocity.reshape(num_rows, -1)  # (T-1, 22 * 3)
     out[:, FOOT_CONTACT] = foot_contacts(g)
     return out

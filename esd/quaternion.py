@@ -29,7 +29,9 @@ def _stack(parts: list, like: Array) -> Array:
     """Stack same-shaped components along a new last axis, in the backend of ``like``."""
     if isinstance(like, torch.Tensor):
         return torch.stack(torch.broadcast_tensors(*parts), dim=-1)
-    return np.stack(np.broadcast_arrays(*parts), axis=-1)
+    if any(np.shape(p) != np.shape(parts[0]) for p in parts):
+        parts = np.broadcast_arrays(*parts)
+    return np.stack(parts, axis=-1)
 
 
 def _sqrt(x: Array) -> Array:

@@ -14,6 +14,7 @@ from esd.features import (
     joints_to_features,
     mirror_joints,
     rebuild_last_frame,
+    rotate_yaw,
     smooth_nearest,
 )
 from esd.quaternion import qrot, yaw_quaternion
@@ -146,6 +147,13 @@ def test_rebuild_last_frame_shapes(official_sample):
     assert np.array_equal(out[:-1], joints)
     with pytest.raises(ValueError, match="same number of frames"):
         rebuild_last_frame(joints[:-1], feats)
+
+
+def test_rotate_yaw_equals_qrot_for_yaw_quaternions():
+    rng = np.random.default_rng(0)
+    r = yaw_quaternion(rng.uniform(-np.pi / 2, np.pi / 2, size=(7, 1)))  # (7, 1, 4)
+    p = rng.normal(size=(7, 5, 3))
+    np.testing.assert_allclose(rotate_yaw(r, p), qrot(r, p), atol=1e-14)
 
 
 def test_smoothing_matches_scipy():
