@@ -38,7 +38,9 @@ class DenoiserConfig:
     """Shape of a LatentDenoiser; ``DenoiserConfig(**asdict(cfg))`` rebuilds it from a file."""
 
     latent_dim: int = 16  # C: channels of a latent token (the VAE's latent_dim)
-    model_dim: int = 256  # D: transformer width
+    model_dim: int = (
+        192  # D: transformer width (192 x 4 layers samples 8 x 6 s in ~1.3 s on 2 CPU cores)
+    )
     num_layers: int = 4  # transformer blocks
     num_heads: int = 4  # attention heads (must divide model_dim)
     text_dim: int = 384  # D_text: width of the text token states (all-MiniLM-L6-v2: 384)

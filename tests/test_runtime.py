@@ -27,3 +27,7 @@ def test_torch_threads_restores():
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
     assert runtime.background_threads() >= 1
+
+
+def test_tune_cpu_allocator_reports_whether_it_applied():
+    assert runtime.tune_cpu_allocator() in (True, False)
