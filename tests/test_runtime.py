@@ -1,3 +1,5 @@
+import platform
+
 import pytest
 import torch
 
@@ -29,5 +31,6 @@ def test_torch_threads_restores():
     assert runtime.background_threads() >= 1
 
 
-def test_tune_cpu_allocator_reports_whether_it_applied():
-    assert runtime.tune_cpu_allocator() in (True, False)
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc-only")
+def test_tune_cpu_allocator_applies_on_glibc():
+    assert runtime.tune_cpu_allocator() is True
