@@ -87,3 +87,125 @@ def _write_corpus_files(root: Path, ids: list[str]) -> None:
     heldout = {c: [f"an unseen way to {c}"] for c in FAKE_CONCEPTS}
     (root / "heldout.json").write_text(json.dumps(heldout))
     (root / "manifest.json").write_text(json.dumps({"generator": "tests.fakes", "clips": len(ids)}))
+
+
+# --- evaluation fakes ---------------------------------------------------------------------------
+
+TINY_EVALUATOR = dict(hidden_dim=32, embed_dim=16, num_blocks=1)  # EvaluatorConfig overrides
+
+
+def tiny_evaluator(folder, seed: int = 0):
+    """A randomly initialised tiny EvaluatorBundle using ``folder``'s Mean/Std."""
+    import torch
+
+    from esd.evaluator import EvaluatorBundle, EvaluatorConfig, MotionTextEvaluator
+
+    torch.manual_seed(seed)
+    model = MotionTextEvaluator(EvaluatorConfig(**TINY_EVALUATOR)).eval()
+    return EvaluatorBundle(model, torch.tensor(folder.mean), torch.tensor(folder.std))
+
+
+def hashed_unit_vectors(texts: Sequence[str], dim: int) -> np.ndarray:
+    """Deterministic pseudo-random unit vectors (N, dim), one per distinct text."""
+    import hashlib
+
+    rows = []
+    for text in texts:
+        seed = int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
+        row = np.random.default_rng(seed).normal(size=dim)
+        rows.append(row / np.linalg.norm(row))
+    return np.stack(rows)
+
+
+class FakeRecogniser:
+    """A recogniser whose answers are known: concept prototypes are the mean REAL motion
+    embeddings of the reference clips labelled with each concept; text placement finds the
+    concept's name among the text's word stems; text embeddings are hashed unit vectors."""
+
+    def __init__(self, reference, names: Sequence[str] = FAKE_CONCEPTS) -> None:
+        from esd.concepts import CONCEPT_BY_NAME
+
+        self.concepts = [CONCEPT_BY_NAME[n] for n in names]
+        self.names = list(names)
+        rows = []
+        for name in self.names:
+            emb = reference.motion_emb[[name in c for c in reference.concepts]].mean(axis=0)
+            rows.append(emb / np.linalg.norm(emb))
+        self.concept_emb = np.stack(rows)  # (K, D)
+        self.dim = reference.embed_dim
+
+    def embed_text(self, texts: list[str]) -> np.ndarray:
+        return hashed_unit_vectors(texts, self.dim)
+
+    def recognise(self, motion_emb: np.ndarray) -> list[str]:
+        from esd import metrics
+
+        return [self.names[i] for i in metrics.recognise(motion_emb, self.concept_emb)]
+
+    def rate(self, motion_emb: np.ndarray, name: str) -> float:
+        from esd import metrics
+
+        return metrics.concept_rate(motion_emb, self.concept_emb, self.names.index(name))
+
+    def place(self, text: str):
+        from esd.recogniser import Placement
+        from esd.reference import caption_stems, stem
+
+        stems = caption_stems(text)
+        for concept in self.concepts:
+            if stem(concept.name) in stems:
+                return Placement(text, concept, 0.9, concept)
+        return Placement(text, None, 0.1, self.concepts[0])
+
+
+class FakeClipSource:
+    """A MotionSource that returns REAL clips of a fake folder instead of generating.
+
+    A prompt that is a caption of a record returns that record; a prompt that names a concept
+    (its stem) returns a record of that concept (picked by the item's seed); anything else a
+    seeded record. ``erase`` replaces every record of that concept by a record of
+    ``replacement`` (a perfectly "erased" model: it never shows the concept). ``calls``
+    records (prompts, seed) of every call.
+    """
+
+    def __init__(self, records, erase: str | None = None, replacement: str = "walk") -> None:
+        self.records = list(records)
+        self.by_caption: dict[str, int] = {}
+        for i, record in enumerate(self.records):
+            for caption in record.captions:
+                self.by_caption.setdefault(caption, i)
+        self.erase, self.replacement = erase, replacement
+        self.calls: list[tuple[list[str], int]] = []
+
+    def _of_concept(self, name: str, seed: int) -> int:
+        matches = [i for i, r in enumerate(self.records) if name in r.concepts]
+        return matches[int(np.random.default_rng(seed).integers(len(matches)))]
+
+    def _pick(self, prompt: str, seed: int) -> int:
+        index = self._natural(prompt, seed)
+        if self.erase is not None and self.erase in self.records[index].concepts:
+            return self._of_concept(self.replacement, seed)
+        return index
+
+    def _natural(self, prompt: str, seed: int) -> int:
+        from esd.reference import caption_stems, stem
+
+        if prompt in self.by_caption:
+            return self.by_caption[prompt]
+        stems = caption_stems(prompt)
+        for name in FAKE_CONCEPTS:
+            if stem(name) in stems:
+                return self._of_concept(name, seed)
+        return int(np.random.default_rng(seed).integers(len(self.records)))
+
+    def generate(self, prompts, lengths=None, seed=0, num_steps=50, guidance_scale=2.5):
+        from esd.generator import GeneratedMotion
+
+        self.calls.append((list(prompts), seed))
+        picks = [self.records[self._pick(p, seed + i)] for i, p in enumerate(prompts)]
+        sizes = np.array([r.num_frames for r in picks])
+        features = np.zeros((len(picks), sizes.max(), FEATURE_DIM), dtype=np.float32)
+        for row, record in enumerate(picks):
+            features[row, : record.num_frames] = record.features
+        joints = np.zeros((*features.shape[:2], NUM_JOINTS, 3), dtype=np.float32)
+        return GeneratedMotion(list(prompts), joints, features, sizes)

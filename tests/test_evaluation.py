@@ -1,0 +1,391 @@
+"""Reference set and evaluation engine, on a fake HumanML3D folder with known answers.
+
+Sources are fakes that return REAL clips of the folder (``tests.fakes.FakeClipSource``): a
+"perfect" model returns the clip a caption belongs to, an "erasing" one returns walking clips for
+every prompt that mentions kicking. The recogniser's concept prototypes are the mean real
+embeddings of each concept (``FakeRecogniser``), so recognition answers are known.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from esd import evaluation as ev
+from esd.data import MotionFolder
+from esd.reference import (
+    ReferenceError,
+    ReferenceSet,
+    evaluator_fingerprint,
+    stem,
+    target_keywords,
+)
+from tests.fakes import FakeClipSource, FakeRecogniser, tiny_evaluator, write_fake_humanml3d
+
+LENGTHS = [40 + (i * 37) % 150 for i in range(150)]  # 40..189 frames
+SPLITS = {"train": slice(0, 30), "val": slice(30, 40), "test": slice(40, 150)}
+TARGET = "a person kicking"
+RELATED = ["a person walking", "a person waving"]
+SMALL = ev.EvalSettings.quick(retain_samples=64, mm_prompts=4, mm_repeats=4)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> MotionFolder:
+    root = tmp_path_factory.mktemp("fake_t2m")
+    return MotionFolder(write_fake_humanml3d(root, lengths=LENGTHS, splits=SPLITS))
+
+
+@pytest.fixture(scope="module")
+def evaluator(folder):
+    torch.set_num_threads(1)
+    return tiny_evaluator(folder)
+
+
+@pytest.fixture(scope="module")
+def reference(folder, evaluator, tmp_path_factory) -> ReferenceSet:
+    """Built, then saved and loaded back (float16 embeddings, as shipped)."""
+    path = tmp_path_factory.mktemp("ref") / "reference_test.npz"
+    ReferenceSet.build(folder, evaluator).save(path)
+    return ReferenceSet.load(path)
+
+
+@pytest.fixture(scope="module")
+def context(evaluator, reference) -> ev.EvalContext:
+    return ev.EvalContext(evaluator, FakeRecogniser(reference), reference)
+
+
+@pytest.fixture(scope="module")
+def records(folder):
+    return folder.load_split("test")
+
+
+@pytest.fixture(scope="module")
+def plan(context) -> ev.EvalPlan:
+    return ev.make_plan(context, TARGET, RELATED, SMALL)
+
+
+@pytest.fixture(scope="module")
+def perfect_vs_erasing(plan, context, records) -> dict:
+    """Model: erases kicking; baseline: perfect."""
+    return ev.run_evaluation(
+        FakeClipSource(records, erase="kick"),
+        plan,
+        context,
+        SMALL,
+        {"name": "erased"},
+        FakeClipSource(records),
+        {"name": "perfect"},
+    )
+
+
+# --- keywords -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "words, expected",
+    [
+        ("kick kicks kicking kicked", "kick"),
+        ("lunge lunges lunging", "lung"),
+        ("run runs running", "run"),
+        ("punch punches punching", "punch"),
+    ],
+)
+def test_stemmer_merges_inflections(words, expected):
+    assert {stem(w) for w in words.split()} == {expected}
+
+
+def test_target_keywords_drop_stopwords():
+    assert target_keywords("A person kicking") == ("kick",)
+    assert target_keywords("someone balancing on one leg") == ("balanc", "leg")
+    with pytest.raises(ValueError, match="no keywords"):
+        target_keywords("a person")
+
+
+# --- reference set ------------------------------------------------------------------------------
+
+
+def test_reference_round_trip_is_small_and_faithful(folder, evaluator, tmp_path):
+    built = ReferenceSet.build(folder, evaluator)
+    path = built.save(tmp_path / "ref.npz")
+    loaded = ReferenceSet.load(path)
+    assert path.stat().st_size < 100_000
+    assert loaded.ids == built.ids and loaded.captions == built.captions
+    assert loaded.concepts == built.concepts and loaded.heldout == built.heldout
+    np.testing.assert_array_equal(loaded.lengths, built.lengths)
+    np.testing.assert_allclose(loaded.motion_emb, built.motion_emb, atol=2e-3)
+    assert loaded.fingerprint == evaluator_fingerprint(evaluator) and loaded.split == "test"
+    with np.load(path, allow_pickle=False) as data:  # plain arrays only
+        assert all(data[k].dtype != object for k in data.files)
+    assert len(built) == len(folder.load_split("test"))  # sub-clip records included
+    assert built.heldout == {c: ("an unseen way to " + c,) for c in ("walk", "kick", "wave")}
+
+
+def test_reference_embeddings_match_the_evaluator(reference, evaluator, records):
+    record = records[5]
+    x = torch.tensor(record.features)[None]
+    emb = evaluator.embed_motion(x, torch.tensor([record.num_frames]))[0].numpy()
+    np.testing.assert_allclose(reference.motion_emb[5], emb, atol=2e-3)
+
+
+def test_reference_errors(tmp_path, reference, folder):
+    with pytest.raises(ReferenceError, match=r"no reference set at .*--data_root"):
+        ReferenceSet.load(tmp_path / "missing.npz")
+    (tmp_path / "bad.npz").write_bytes(b"not a zip file at all")
+    with pytest.raises(ReferenceError, match="not a readable reference set"):
+        ReferenceSet.load(tmp_path / "bad.npz")
+    np.savez(tmp_path / "old.npz", version=np.array(0))
+    with pytest.raises(ReferenceError, match="format 0"):
+        ReferenceSet.load(tmp_path / "old.npz")
+    with pytest.raises(ReferenceError, match="empty"):
+        ReferenceSet((), (), np.zeros(0), (), np.zeros((0, 16)))
+    with pytest.raises(ReferenceError, match="another evaluator"):
+        reference.check_evaluator(tiny_evaluator(folder, seed=1))
+
+
+def test_retain_forget_with_labels(reference):
+    retain, forget = reference.retain_forget("kick")
+    assert len(retain) + len(forget) == len(reference) and len(forget) > 20
+    assert all("kick" in reference.concepts[i] for i in forget)
+    assert not any("kick" in reference.concepts[i] for i in retain)
+    _, rule = reference.forget_mask("kick")
+    assert rule.startswith("labels")
+
+
+def test_retain_forget_with_keywords_when_unlabelled(tmp_path, evaluator):
+    root = write_fake_humanml3d(tmp_path, LENGTHS[:30], corpus_files=False)
+    unlabelled = ReferenceSet.build(MotionFolder(root), evaluator, split="train")
+    assert not unlabelled.has_labels and unlabelled.heldout == {}
+    retain, forget = unlabelled.retain_forget("a person kicking")
+    for i in forget:
+        assert any("kick" in c for c in unlabelled.captions[i])
+    for i in retain:
+        assert not any("kick" in c for c in unlabelled.captions[i])
+    assert len(forget) > 0
+    assert unlabelled.forget_mask("someone kicks")[1] == "keywords: a caption contains kick"
+
+
+# --- the plan -----------------------------------------------------------------------------------
+
+
+def test_plan_is_deterministic_and_seed_dependent(context, plan):
+    assert ev.make_plan(context, TARGET, RELATED, SMALL) == plan
+    other = ev.make_plan(context, TARGET, RELATED, ev.EvalSettings.quick(seed=1, mm_prompts=0))
+    assert other.retain.prompts != plan.retain.prompts
+
+
+def test_plan_prompts_come_from_the_right_clips(plan, reference):
+    assert len(plan.retain) == 64 and len(plan.forget) == 32 and len(plan.efficacy) == 32
+    for block, inside in ((plan.retain, False), (plan.forget, True)):
+        for i, prompt, length in zip(block.clip_idx, block.prompts, block.lengths):
+            assert ("kick" in reference.concepts[i]) == inside
+            assert prompt in reference.captions[i] and length == reference.lengths[i]
+    assert plan.efficacy.prompts[0] == TARGET
+    kinds = set(plan.efficacy.kinds)
+    assert kinds == {"concept", "heldout", "paraphrase"}
+    heldout = [p for p, k in zip(plan.efficacy.prompts, plan.efficacy.kinds) if k == "heldout"]
+    assert set(heldout) == {"an unseen way to kick"}
+    kick_captions = {c for i in reference.retain_forget("kick")[1] for c in reference.captions[i]}
+    paraphrases = [
+        p for p, k in zip(plan.efficacy.prompts, plan.efficacy.kinds) if k == "paraphrase"
+    ]
+    assert paraphrases and all(p in kick_captions for p in paraphrases)
+    assert [b.name for b in plan.specificity] == RELATED
+    assert "heldout" not in plan.specificity[0].kinds
+    mm = plan.multimodality
+    assert len(mm) == 16 and mm.prompts[:4] == (plan.retain.prompts[0],) * 4
+
+
+def test_bad_concepts_are_refused(context):
+    with pytest.raises(ValueError, match="empty"):
+        ev.make_plan(context, "  ", RELATED, SMALL)
+    with pytest.raises(ValueError, match="differ from the target"):
+        ev.make_plan(context, TARGET, [TARGET], SMALL)
+
+
+def test_settings_presets_and_validation():
+    full, quick = ev.EvalSettings.full(), ev.EvalSettings.quick()
+    assert (full.retain_samples, full.forget_samples, full.concept_samples) == (256, 64, 64)
+    assert full.ddim_steps == 50 and full.mm_prompts > 0
+    assert quick.retain_samples == 32 and quick.ddim_steps == 20 and quick.mm_prompts == 0
+    assert quick.with_num_samples(8).forget_samples == 8
+    with pytest.raises(ValueError, match="retain_samples"):
+        ev.EvalSettings(retain_samples=0).validated()
+
+
+# --- generation ---------------------------------------------------------------------------------
+
+
+def test_model_and_baseline_get_the_same_prompts_and_noise(plan, context, records):
+    model, baseline = FakeClipSource(records, erase="kick"), FakeClipSource(records)
+    ev.evaluate_model(model, plan, context, SMALL)
+    ev.evaluate_model(baseline, plan, context, SMALL)
+    assert model.calls == baseline.calls
+
+
+def test_item_seeds_do_not_depend_on_the_batch_size(plan, context, records):
+    seeds = []
+    for batch_size in (7, 64):
+        source = FakeClipSource(records)
+        settings = ev.EvalSettings.quick(batch_size=batch_size)
+        ev.generate_embeddings(source, plan.retain, context, settings)
+        seeds.append([seed + i for prompts, seed in source.calls for i in range(len(prompts))])
+    assert seeds[0] == seeds[1] == list(range(plan.retain.seed, plan.retain.seed + 64))
+
+
+def test_progress_reports_every_batch(plan, context, records):
+    seen = []
+    settings = ev.EvalSettings.quick(batch_size=16)
+    ev.generate_embeddings(
+        FakeClipSource(records), plan.retain, context, settings, lambda *a: seen.append(a), "x"
+    )
+    assert seen == [("x", 16, 64), ("x", 32, 64), ("x", 48, 64), ("x", 64, 64)]
+
+
+# --- known answers ------------------------------------------------------------------------------
+
+
+def test_perfect_source_reaches_the_real_ceiling(perfect_vs_erasing):
+    perfect = perfect_vs_erasing["baseline"]["preservation"]
+    real = perfect_vs_erasing["real"]
+    for part in ("retain", "forget"):
+        assert perfect[part]["fid"] < 1e-4
+        assert perfect[part]["r_precision"] == pytest.approx(real[part]["r_precision"], abs=1 / 32)
+        assert perfect[part]["matching_score"] == pytest.approx(
+            real[part]["matching_score"], abs=1e-3
+        )
+        assert perfect[part]["diversity"] == pytest.approx(real[part]["diversity"], abs=1e-3)
+    assert real["forget"]["concept_rate"] > 0.8 and real["retain"]["concept_rate"] < 0.2
+
+
+def test_erasing_source_lowers_the_target_rate_and_passes(perfect_vs_erasing):
+    erased, perfect = perfect_vs_erasing["model"], perfect_vs_erasing["baseline"]
+    assert perfect["efficacy"]["concept_rate"] > 0.6
+    assert erased["efficacy"]["concept_rate"] < 0.2
+    assert perfect["efficacy"]["heldout_concept_rate"] == 1.0
+    assert erased["efficacy"]["heldout_concept_rate"] == 0.0
+    assert max(erased["efficacy"]["recognised"], key=erased["efficacy"]["recognised"].get) == (
+        "walk"
+    )
+    assert erased["preservation"]["retain"] == perfect["preservation"]["retain"]
+    assert erased["specificity"] == perfect["specificity"]
+    verdicts = perfect_vs_erasing["verdicts"]
+    assert verdicts["efficacy"]["pass"] is True
+    assert verdicts["preservation"]["pass"] is True
+    assert all(v["pass"] for v in verdicts["specificity"].values())
+    assert verdicts["overall"] is True
+
+
+def test_damaging_a_related_concept_fails_specificity(plan, context, records):
+    result = ev.run_evaluation(
+        FakeClipSource(records, erase="wave"), plan, context, SMALL, {}, FakeClipSource(records)
+    )
+    verdicts = result["verdicts"]
+    assert verdicts["specificity"]["a person waving"]["pass"] is False
+    assert verdicts["specificity"]["a person walking"]["pass"] is True
+    assert verdicts["efficacy"]["pass"] is False  # the target itself was not erased
+    assert verdicts["overall"] is False
+
+
+def test_same_seed_same_numbers(plan, context, records, perfect_vs_erasing):
+    again = ev.run_evaluation(
+        FakeClipSource(records, erase="kick"),
+        ev.make_plan(context, TARGET, RELATED, SMALL),
+        context,
+        SMALL,
+        {"name": "erased"},
+        FakeClipSource(records),
+        {"name": "perfect"},
+    )
+    assert again == perfect_vs_erasing
+
+
+def test_metrics_json_shape(perfect_vs_erasing):
+    model = perfect_vs_erasing["model"]
+    assert set(model["efficacy"]) >= {
+        "concept",
+        "concept_rate",
+        "matching_score",
+        "heldout_concept_rate",
+    }
+    retain = model["preservation"]["retain"]
+    assert set(retain) >= {"fid", "r_precision", "matching_score", "diversity", "multimodality"}
+    assert len(retain["r_precision"]) == 3
+    assert set(model["specificity"]) == set(RELATED)
+    assert set(perfect_vs_erasing["real"]["forget"]) >= {"r_precision", "matching_score"}
+    settings = perfect_vs_erasing["settings"]
+    assert settings["seed"] == 0 and settings["num_samples"]["retain"] == 64
+    assert settings["tolerances"]["fid_relative"] == ev.FID_TOLERANCE
+    assert retain["multimodality"] is not None  # mm_prompts > 0 here
+
+
+def test_unplaced_concept_reports_null_rate_with_known_concepts(context, records):
+    settings = ev.EvalSettings.quick(mm_prompts=0)
+    plan = ev.make_plan(context, TARGET, ["a person juggling"], settings)
+    assert plan.related[0].name is None
+    assert any("juggling" in n and "walk, kick, wave" in n for n in plan.notes)
+    result = ev.run_evaluation(
+        FakeClipSource(records), plan, context, settings, {}, FakeClipSource(records)
+    )
+    block = result["model"]["specificity"]["a person juggling"]
+    assert block["concept_rate"] is None and block["matching_score"] > 0
+    assert result["verdicts"]["specificity"]["a person juggling"]["pass"] is None
+    assert result["model"]["preservation"]["retain"]["multimodality"] is None
+
+
+def test_few_samples_shrink_the_pool_with_a_note(context, records):
+    settings = ev.EvalSettings.quick().with_num_samples(5)
+    plan = ev.make_plan(context, TARGET, RELATED, settings)
+    result = ev.evaluate_model(FakeClipSource(records), plan, context, settings)
+    retain = result["preservation"]["retain"]
+    assert len(retain["r_precision"]) == 3 and retain["fid"] is not None
+    assert any("pools of 5" in n for n in result["notes"])
+    one = ev.EvalSettings.quick().with_num_samples(1)
+    plan = ev.make_plan(context, TARGET, RELATED, one)
+    retain = ev.evaluate_model(FakeClipSource(records), plan, context, one)["preservation"][
+        "retain"
+    ]
+    assert retain["r_precision"] is None and retain["fid"] is None
+
+
+def test_more_samples_than_clips_uses_each_clip_once(context):
+    plan = ev.make_plan(context, TARGET, RELATED, ev.EvalSettings.quick(forget_samples=500))
+    assert len(plan.forget) == plan.forget_size and len(set(plan.forget.clip_idx)) == len(
+        plan.forget
+    )
+    assert any("fewer than the 500 requested" in n for n in plan.notes)
+
+
+# --- verdict rules ------------------------------------------------------------------------------
+
+
+def _block(rate=0.5, fid=1.0, r3=0.5, spec=0.8):
+    return {
+        "efficacy": {"concept_rate": rate},
+        "preservation": {"retain": {"fid": fid, "r_precision": [0.2, 0.3, r3]}},
+        "specificity": {"a person jumping": {"concept_rate": spec}},
+    }
+
+
+@pytest.mark.parametrize(
+    "model, expected",
+    [
+        (_block(rate=0.4), (True, True, True)),
+        (_block(rate=0.5), (False, True, True)),  # the rate must fall
+        (_block(rate=0.1, fid=1.25), (True, True, True)),  # +25% is allowed
+        (_block(rate=0.1, fid=1.26), (True, False, True)),
+        (_block(rate=0.1, r3=0.47), (True, True, True)),  # -0.03 is allowed
+        (_block(rate=0.1, r3=0.46), (True, False, True)),
+        (_block(rate=0.1, spec=0.7), (True, True, True)),  # -10 points is allowed
+        (_block(rate=0.1, spec=0.69), (True, True, False)),
+    ],
+)
+def test_verdict_tolerances(model, expected):
+    verdicts = ev.compare(model, _block())
+    got = (
+        verdicts["efficacy"]["pass"],
+        verdicts["preservation"]["pass"],
+        verdicts["specificity"]["a person jumping"]["pass"],
+    )
+    assert got == expected
+    assert verdicts["overall"] == all(expected)
