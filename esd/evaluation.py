@@ -40,6 +40,7 @@ import numpy as np
 import torch
 
 from esd import metrics
+from esd.diffusion import MIN_DDIM_STEPS
 from esd.evaluator import EvaluatorBundle
 from esd.generator import DEFAULT_GUIDANCE, DEFAULT_STEPS, GeneratedMotion
 from esd.recogniser import Placement
@@ -114,8 +115,8 @@ class EvalSettings:
         for name in ("retain_samples", "forget_samples", "concept_samples", "batch_size"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.ddim_steps < 1:
-            raise ValueError(f"ddim_steps must be at least 1, got {self.ddim_steps}")
+        if self.ddim_steps < MIN_DDIM_STEPS:
+            raise ValueError(f"ddim_steps must be at least {MIN_DDIM_STEPS}, got {self.ddim_steps}")
         if not math.isfinite(self.guidance_scale):
             raise ValueError(f"guidance_scale must be finite, got {self.guidance_scale}")
         if self.mm_prompts < 0 or (self.mm_prompts > 0 and self.mm_repeats < 2):
@@ -629,7 +630,10 @@ def _efficacy_verdict(model: dict, baseline: dict) -> dict[str, Any]:
     rule = "target concept rate fell"
     if m is None or b is None:
         return {"pass": None, "rule": rule, "reason": "the target concept could not be placed"}
-    return {"pass": m < b, "rule": rule, "model": m, "baseline": b, "change": m - b}
+    result = {"pass": m < b, "rule": rule, "model": m, "baseline": b, "change": m - b}
+    if b == 0:
+        result["reason"] = "the baseline's motions are never recognised as the target concept"
+    return result
 
 
 def _preservation_verdict(model: dict, baseline: dict) -> dict[str, Any]:
