@@ -13,6 +13,8 @@ import pytest
 from esd.skeleton import FPS, KINEMATIC_CHAINS, NUM_JOINTS
 from viz.skeleton import (
     COORD_DECIMALS,
+    EMBED_HTML_TEMPLATE,
+    EMBED_JS_ON_LOAD,
     Panel,
     chain_path,
     figure_json,
@@ -151,8 +153,8 @@ def _chromium() -> str:
 
 
 @pytest.mark.browser
-def test_newplot_payload_plays_in_a_real_browser(tmp_path: Path) -> None:
-    """The route the UI uses: Plotly.newPlot(div, payload), then the Play button."""
+def test_embed_script_plays_the_payload_in_a_real_browser(tmp_path: Path) -> None:
+    """The UI route: gr.HTML's js_on_load (element/props/watch stubbed) -> Plotly.newPlot."""
     from playwright.sync_api import sync_playwright
 
     chromium = _chromium()
@@ -160,10 +162,13 @@ def test_newplot_payload_plays_in_a_real_browser(tmp_path: Path) -> None:
     page_file = tmp_path / "page.html"
     page_file.write_text(
         f'<html><head><script src="{plotly_js_path().as_uri()}"></script></head><body>'
-        '<div id="plot" style="width:900px;height:500px"></div><script>'
-        f"Plotly.newPlot(document.getElementById('plot'), {figure_json(fig)});"
+        f'<div id="root" style="width:900px">{EMBED_HTML_TEMPLATE}</div><script>'
+        "const element = document.getElementById('root'); const watch = () => {};"
+        f"const props = {{value: {json.dumps(figure_json(fig))}}};{EMBED_JS_ON_LOAD}"
         "</script></body></html>"
     )
+    state = "(() => { const g = document.querySelector('.motion-plot'); return "
+    state += "[g._transitionData._frames.length, JSON.stringify(g.data[0].x)]; })()"
     args = [
         "--no-sandbox",
         "--disable-gpu",
@@ -175,9 +180,7 @@ def test_newplot_payload_plays_in_a_real_browser(tmp_path: Path) -> None:
         try:
             page = browser.new_page()
             page.goto(page_file.as_uri())
-            page.wait_for_function("document.getElementById('plot')._fullLayout !== undefined")
-            state = "(() => { const g = document.getElementById('plot'); return "
-            state += "[g._transitionData._frames.length, JSON.stringify(g.data[0].x)]; })()"
+            page.wait_for_function("document.querySelector('.motion-plot')._fullLayout")
             n_frames, before = page.evaluate(state)
             page.get_by_text("Play").click()
             page.wait_for_timeout(800)

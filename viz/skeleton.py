@@ -17,8 +17,13 @@ button drives all scenes. Frame ``k`` is named ``str(k)``; a clip shorter than t
 holds its last pose. Axis ranges are fixed per scene over the whole motion (the view never
 jumps) with equal aspect (1 m is 1 m on every axis).
 
-Gradio 6.31's ``gr.Plot`` drops frames (see ``STACK_NOTES.md``): embed the dict from
-:func:`figure_payload` with ``Plotly.newPlot(element, payload)`` in a ``gr.HTML`` instead.
+Gradio 6.31's ``gr.Plot`` drops frames (see ``STACK_NOTES.md``): pass :func:`figure_json`
+as the value of a ``gr.HTML(html_template=EMBED_HTML_TEMPLATE, js_on_load=EMBED_JS_ON_LOAD,
+head=<script src=...plotly.min.js>)``; the script calls ``Plotly.newPlot(div, payload)`` (frames
+included) on load and again whenever the value changes. Serve :func:`plotly_js_path` offline,
+e.g. ``gr.set_static_paths([plotly_js_path().parent])`` and
+``src="/gradio_api/file=<plotly_js_path()>"`` (checked with Gradio 6.31 and Chromium: Play
+advances the frames, also after an update of the value).
 """
 
 from __future__ import annotations
@@ -42,6 +47,20 @@ DEFAULT_COLUMNS = 2  # panels per row: original | unlearned pairs
 PANEL_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")  # default colour by column
 COORD_DECIMALS = 3  # rounding of every coordinate in the figure (1 mm; keeps the JSON small)
 PLOTLY_CONFIG: dict[str, Any] = {"displaylogo": False, "responsive": True}  # for Plotly.newPlot
+
+# gr.HTML glue: a div to draw into (never ${value}: that would print the JSON), and the script
+# that (re)draws the payload -- a JSON string or an object -- with its frames.
+EMBED_HTML_TEMPLATE = "<div class='motion-plot'></div>"
+EMBED_JS_ON_LOAD = """
+const draw = () => {
+  const value = props.value;
+  const div = element.querySelector('.motion-plot');
+  if (!value || !div) return;
+  Plotly.newPlot(div, typeof value === 'string' ? JSON.parse(value) : value);
+};
+draw();
+watch('value', draw);
+"""
 
 
 @dataclass(frozen=True, eq=False)
@@ -173,8 +192,7 @@ def figure_payload(fig: go.Figure) -> dict[str, Any]:
     plotly.js accepts this whole object as the second argument of ``newPlot``, frames included,
     after which the figure's own Play button and slider work (``Plotly.animate``).
     """
-    payload = json.loads(figure_json(fig))
-    return payload
+    return json.loads(figure_json(fig))
 
 
 def figure_json(fig: go.Figure) -> str:
@@ -342,14 +360,14 @@ def _scene_layout(bounds: np.ndarray, style: FigureStyle) -> dict:
     }
 
 
-def _frame_args(duration_ms: float) -> dict:
+def _frame_args(duration_ms: float, from_current: bool = False) -> dict:
     """Plotly.animate options; 3D scenes need ``redraw=True`` to show a new frame."""
-    return {
+    args = {
         "frame": {"duration": duration_ms, "redraw": True},
         "mode": "immediate",
-        "fromcurrent": True,
         "transition": {"duration": 0},
     }
+    return {**args, "fromcurrent": True} if from_current else args
 
 
 def _play_menu(fps: int) -> dict:
@@ -365,7 +383,11 @@ def _play_menu(fps: int) -> dict:
         "yanchor": "top",
         "pad": {"t": 10, "r": 10},
         "buttons": [
-            {"label": "▶ Play", "method": "animate", "args": [None, _frame_args(1000 / fps)]},
+            {
+                "label": "▶ Play",
+                "method": "animate",
+                "args": [None, _frame_args(1000 / fps, from_current=True)],
+            },
             {"label": "❚❚ Pause", "method": "animate", "args": [[None], pause]},
         ],
     }
