@@ -34,6 +34,7 @@ from esd.diffusion import NoiseSchedule
 from esd.evaluator import EvaluatorBundle, EvaluatorConfig
 from esd.generator import MotionGenerator, shared_text_encoder
 from esd.metrics import frechet_distance
+from esd.reference import ReferenceSet
 from esd.runtime import pick_device, seed_everything
 from esd.train_denoiser import (
     DenoiserTrainConfig,
@@ -288,8 +289,6 @@ def prepare_run_folder(run: ck.RunPaths, args: argparse.Namespace) -> None:
 
 
 def train_evaluator_stage(args: argparse.Namespace, device: torch.device) -> None:
-    from esd.reference import ReferenceSet  # lands with the evaluation module
-
     run = ck.run_paths(args.checkpoints_dir, ck.EVALUATOR_NAME)
     prepare_run_folder(run, args)
     log = RunLog(run.logs_dir / "train.log")

@@ -1,0 +1,264 @@
+"""``python -m esd.train``: erase a concept from a base model with ESD (the seed's command line).
+
+    python -m esd.train --name t2m_denoiser_vpred_vaegelu --dataset_name t2m \\
+        --target_concept "a person kicking" --negative_guidance 1.0 --unlearn_epochs 10 \\
+        --unlearn_lr 1e-5 --batch_size 128 --num_workers 8
+
+Output: ``checkpoints/t2m/{NAME}_ESD_{CONCEPT_SLUG}/`` with ``opt.txt``, ``logs/train.log``,
+``model/net_e_XX.tar`` (every epoch) and ``model/latest.tar`` (every epoch, on Ctrl-C, at the end).
+An epoch is one pass over the x_t samples: ``trajectories x ddim_steps`` teacher points for the
+pool and teacher sources, the concept's clips for the data source (see ``esd.erase``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import shutil
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from esd import checkpoints as ck
+from esd.console import CONSOLE, RunLog, StepProgress, fail
+from esd.data import DatasetError, MotionFolder
+from esd.erase import METHODS, XT_SOURCES, ESDConfig, ESDResult, run_esd, validate_config
+from esd.generator import MotionGenerator
+from esd.reference import caption_stems, target_keywords
+from esd.runtime import pick_device, seed_everything
+from esd.train_denoiser import encode_latents
+
+SUPPORTED_DATASETS = ("t2m",)  # HumanML3D layout (KIT-ML is not supported)
+DEFAULT_DATA_ROOT = Path("data/t2m_synth")
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a positive finite float (the seed parsed lr as int: never again)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    d = ESDConfig()
+    p = argparse.ArgumentParser(prog="python -m esd.train", description=__doc__.split("\n\n")[0])
+    p.add_argument("--name", default=ck.BASE_MODEL_NAME, help="base model to erase from")
+    p.add_argument("--dataset_name", default="t2m", help="dataset layout (t2m = HumanML3D)")
+    p.add_argument(
+        "--target_concept",
+        nargs="+",
+        default=list(d.concepts),
+        help="concept prompt(s) to erase, e.g. 'a person kicking'",
+    )
+    p.add_argument("--variants", nargs="*", default=[], help="extra prompts of the concept")
+    p.add_argument(
+        "--negative_guidance",
+        type=positive_float,
+        default=d.negative_guidance,
+        help="eta in p(null) - eta (p(c) - p(null))",
+    )
+    p.add_argument("--unlearn_epochs", type=positive_int, default=d.epochs)
+    p.add_argument("--unlearn_lr", type=positive_float, default=d.lr)
+    p.add_argument("--batch_size", type=positive_int, default=d.batch_size)
+    p.add_argument(
+        "--num_workers",
+        type=int,
+        default=8,
+        help="accepted for the seed's command line; x_t samples live in memory, so "
+        "no loader workers are used",
+    )
+    p.add_argument("--iterations", type=positive_int, default=None, help="overrides epochs")
+    p.add_argument("--method", choices=METHODS, default=d.method)
+    p.add_argument("--xt_source", choices=XT_SOURCES, default=d.xt_source)
+    p.add_argument("--trajectories", type=positive_int, default=d.trajectories)
+    p.add_argument("--ddim_steps", type=positive_int, default=d.ddim_steps)
+    p.add_argument("--start_guidance", type=positive_float, default=d.start_guidance)
+    p.add_argument("--anchors", nargs="*", default=[], help="prompts to preserve (optional)")
+    p.add_argument("--preservation_weight", type=float, default=d.preservation_weight)
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument(
+        "--data_root",
+        type=Path,
+        default=DEFAULT_DATA_ROOT,
+        help="HumanML3D-format folder (used by --xt_source data)",
+    )
+    p.add_argument("--checkpoints_dir", type=Path, default=ck.DEFAULT_CHECKPOINTS_DIR)
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
+    p.add_argument("--resume", action="store_true", help="continue the run from latest.tar")
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> ESDConfig:
+    if args.dataset_name not in SUPPORTED_DATASETS:
+        raise ValueError(
+            f"--dataset_name {args.dataset_name!r} is not supported; use t2m (HumanML3D layout)"
+        )
+    cfg = ESDConfig(
+        concepts=tuple(c.strip() for c in args.target_concept),
+        variants=tuple(args.variants),
+        negative_guidance=args.negative_guidance,
+        method=args.method,
+        lr=args.unlearn_lr,
+        epochs=args.unlearn_epochs,
+        iterations=args.iterations,
+        batch_size=args.batch_size,
+        xt_source=args.xt_source,
+        trajectories=args.trajectories,
+        ddim_steps=args.ddim_steps,
+        start_guidance=args.start_guidance,
+        anchors=tuple(args.anchors),
+        preservation_weight=args.preservation_weight,
+        seed=args.seed,
+    )
+    validate_config(cfg)
+    return cfg
+
+
+def prepare_run(args: argparse.Namespace, cfg: ESDConfig) -> ck.RunPaths:
+    """The run folder; refuses an existing one unless --overwrite or --resume."""
+    run = ck.run_paths(args.checkpoints_dir, ck.esd_run_name(args.name, list(cfg.concepts)))
+    if run.root.exists() and not (args.overwrite or args.resume):
+        raise ValueError(
+            f"{run.root} already exists: pass --resume to continue it or --overwrite to replace it"
+        )
+    if args.resume and not run.latest.is_file():
+        raise ValueError(f"nothing to resume: {run.latest} does not exist")
+    if args.overwrite and not args.resume and run.root.exists():
+        shutil.rmtree(run.root)
+    run.model_dir.mkdir(parents=True, exist_ok=True)
+    return run
+
+
+def concept_latents(
+    base: MotionGenerator, data_root: Path, concepts: tuple[str, ...]
+) -> list[torch.Tensor]:
+    """Normalised VAE latents of the training clips whose captions name the concept."""
+    folder = MotionFolder(data_root)
+    keywords = {k for c in concepts for k in target_keywords(c)}
+    records = [
+        r
+        for r in folder.load_split("train")
+        if any(keywords & caption_stems(caption) for caption in r.captions)
+    ]
+    mean = base.stats["feature_mean"].cpu().numpy()
+    std = base.stats["feature_std"].cpu().numpy()
+    clips = [((np.asarray(r.features) - mean) / std).astype(np.float32) for r in records]
+    latents = encode_latents(base.vae, clips, base.device)
+    lat_mean, lat_std = base.stats["latent_mean"].cpu(), base.stats["latent_std"].cpu()
+    return [(z - lat_mean) / lat_std for z in latents]
+
+
+def graceful_interrupt(stop: threading.Event, log: RunLog):
+    """SIGINT handler: the first Ctrl-C stops after the current step (latest.tar is written),
+    a second one aborts at once."""
+
+    def handler(signum, frame) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        log("Ctrl-C: stopping after this step (press again to abort without saving)")
+
+    return handler
+
+
+def train(args: argparse.Namespace) -> ESDResult:
+    cfg = config_from_args(args)
+    device = pick_device(args.device)
+    seed_everything(cfg.seed)
+    base_paths = ck.resolve_model(args.name, args.checkpoints_dir)
+    run = prepare_run(args, cfg)
+    log = RunLog(run.logs_dir / "train.log")
+    ck.write_opt(
+        run.opt_file, {**vars(args), "base_model": str(base_paths.root), "device": str(device)}
+    )
+    log(
+        f"ESD: erasing {list(cfg.prompts)} from {args.name} ({cfg.method}, "
+        f"eta {cfg.negative_guidance}, lr {cfg.lr}, x_t from {cfg.xt_source}) on {device}"
+    )
+    base = MotionGenerator.from_checkpoint(
+        args.name, checkpoints_dir=args.checkpoints_dir, device=device
+    )
+    base_ref = {"name": args.name, "ckpt": ck.default_checkpoint(base_paths).name}
+    latents = (
+        concept_latents(base, args.data_root, cfg.concepts) if cfg.xt_source == "data" else None
+    )
+    if latents is not None:
+        log(f"data source: {len(latents)} clips of the concept from {args.data_root}")
+    stop = threading.Event()
+    began = time.monotonic()
+    progress: StepProgress | None = None
+
+    def on_step(step) -> None:
+        nonlocal progress
+        if progress is None:
+            progress = StepProgress("ESD", step.total).__enter__()
+        progress.update(step.step, f"epoch {step.epoch} loss {step.loss:.5f}")
+        if step.step == step.total or step.step % 50 == 0:
+            log(f"step {step.step}/{step.total} epoch {step.epoch} loss {step.loss:.5f}")
+
+    previous = signal.signal(signal.SIGINT, graceful_interrupt(stop, log))
+    try:
+        result = run_esd(
+            base,
+            cfg,
+            run,
+            base_ref,
+            on_step=on_step,
+            on_status=log,
+            stop=stop,
+            resume=args.resume,
+            data_latents=latents,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if progress is not None:
+            progress.__exit__(None, None, None)
+    if result.stopped:
+        log(f"stopped at step {result.steps_done}: latest.tar saved; continue with --resume")
+    minutes = (time.monotonic() - began) / 60
+    log(
+        f"done: {result.steps_done}/{result.total_steps} steps in {minutes:.2f} min, "
+        f"{result.trainable:,} trained parameters, final loss {result.losses[-1]:.5f}"
+    )
+    log(f"checkpoint: {result.checkpoint}")
+    log(
+        f"evaluate it: python -m esd.evaluate --name {run.name} --target_concept "
+        f"'{cfg.concepts[0]}'"
+    )
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        train(args)
+    except (ValueError, DatasetError, ck.CheckpointError) as err:
+        fail(str(err))
+    except KeyboardInterrupt:
+        CONSOLE.print("interrupted: run again with --resume to continue from the last epoch")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
