@@ -95,22 +95,18 @@ def tiny_setup(device: torch.device) -> tuple[MotionGenerator, EvalContext]:
 
 def bundled_setup(args: argparse.Namespace, device: torch.device) -> tuple[Any, EvalContext]:
     """The real base model, evaluator and reference (or one built from --data_root)."""
-    evaluator_path = cli.resolve_evaluator(args.evaluator, args.checkpoints_dir)
-    evaluator = cli.load_evaluator(evaluator_path)
+    began = time.perf_counter()
+    context, _ = cli.load_context(
+        args.checkpoints_dir, args.evaluator, args.data_root, None, device
+    )
     if args.data_root:
-        began = time.perf_counter()
-        reference = ReferenceSet.build(MotionFolder(args.data_root), evaluator)
-        print(f"reference built from {args.data_root}: {len(reference)} clips in "
+        print(f"reference built from {args.data_root}: {len(context.reference)} clips in "
               f"{time.perf_counter() - began:.1f} s")  # fmt: skip
-    else:
-        reference = ReferenceSet.load(cli.default_reference(evaluator_path))
-        reference.check_evaluator(evaluator)
     encoder = shared_text_encoder(device)
-    recogniser = ConceptRecogniser(evaluator, lambda t: encoder.sentence_embeddings(t).cpu())
     generator = MotionGenerator.from_checkpoint(
         args.name, None, args.checkpoints_dir, device, encoder
     )
-    return generator, EvalContext(evaluator, recogniser, reference)
+    return generator, context
 
 
 def run_preset(
@@ -166,7 +162,10 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     device = pick_device(args.device)
     began = time.perf_counter()
-    generator, context = tiny_setup(device) if args.tiny else bundled_setup(args, device)
+    try:
+        generator, context = tiny_setup(device) if args.tiny else bundled_setup(args, device)
+    except ValueError as err:  # no bundled model / evaluator yet: say so, use --tiny
+        sys.exit(f"error: {err}\n(run with --tiny for a smoke run on tiny random models)")
     setup_s = time.perf_counter() - began
     print(f"device {device}, {torch.get_num_threads()} threads; setup {setup_s:.1f} s; "
           f"reference: {len(context.reference)} clips")  # fmt: skip

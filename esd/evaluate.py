@@ -42,7 +42,7 @@ from esd.evaluation import EvalContext, EvalSettings, make_plan, run_evaluation
 from esd.evaluator import EvaluatorBundle
 from esd.generator import MotionGenerator, shared_text_encoder
 from esd.recogniser import ConceptRecogniser
-from esd.reference import REFERENCE_FILE, ReferenceSet
+from esd.reference import REFERENCE_FILE, ProgressFn, ReferenceSet
 from esd.report import markdown_report, rich_table
 from esd.runtime import DEVICE_CHOICES, pick_device
 
@@ -159,16 +159,40 @@ def baseline_info(args: argparse.Namespace, model: dict[str, Any]) -> dict[str, 
 
 
 def load_reference(
-    args: argparse.Namespace, evaluator: EvaluatorBundle, evaluator_path: Path
+    evaluator: EvaluatorBundle,
+    evaluator_path: Path,
+    data_root: str | Path | None = None,
+    reference: str | Path | None = None,
+    progress: ProgressFn | None = None,
 ) -> ReferenceSet:
-    """Build the reference from --data_root, or load --reference / the evaluator's default."""
-    if args.data_root:
-        folder = MotionFolder(args.data_root)
-        with StageProgress() as progress:
-            return ReferenceSet.build(folder, evaluator, progress=progress)
-    reference = ReferenceSet.load(args.reference or default_reference(evaluator_path))
-    reference.check_evaluator(evaluator)
-    return reference
+    """Build the reference from ``data_root``, or load ``reference`` (default: beside the
+    evaluator) and check that this evaluator embedded it."""
+    if data_root:
+        return ReferenceSet.build(MotionFolder(data_root), evaluator, progress=progress)
+    loaded = ReferenceSet.load(reference or default_reference(evaluator_path))
+    loaded.check_evaluator(evaluator)
+    return loaded
+
+
+def load_context(
+    checkpoints_dir: str | Path = ck.DEFAULT_CHECKPOINTS_DIR,
+    evaluator: str | Path | None = None,
+    data_root: str | Path | None = None,
+    reference: str | Path | None = None,
+    device: torch.device | str = "cpu",
+    progress: ProgressFn | None = None,
+) -> tuple[EvalContext, Path]:
+    """The measuring instruments (for the CLI and the workbench) and the evaluator file used.
+
+    The evaluator stays on the CPU (it is small); the text encoder is the process's shared one
+    on ``device``. Raises CheckpointError / ReferenceError / DatasetError (all ValueErrors).
+    """
+    evaluator_path = resolve_evaluator(evaluator, checkpoints_dir)
+    bundle = load_evaluator(evaluator_path)
+    ref = load_reference(bundle, evaluator_path, data_root, reference, progress)
+    encoder = shared_text_encoder(pick_device(device))
+    recogniser = ConceptRecogniser(bundle, lambda t: encoder.sentence_embeddings(t).cpu())
+    return EvalContext(bundle, recogniser, ref), evaluator_path
 
 
 # --- terminal -----------------------------------------------------------------------------------
@@ -306,12 +330,10 @@ def prepare(args: argparse.Namespace) -> Job:
     baseline = baseline_info(args, model)
     out_dir = output_dir(args.name, args.checkpoints_dir)
     settings = make_settings(args)
-    evaluator_path = resolve_evaluator(args.evaluator, args.checkpoints_dir)
-    evaluator = load_evaluator(evaluator_path)
-    reference = load_reference(args, evaluator, evaluator_path)
-    encoder = shared_text_encoder(device)
-    recogniser = ConceptRecogniser(evaluator, lambda t: encoder.sentence_embeddings(t).cpu())
-    context = EvalContext(evaluator, recogniser, reference)
+    with StageProgress() as progress:
+        context, evaluator_path = load_context(
+            args.checkpoints_dir, args.evaluator, args.data_root, args.reference, device, progress
+        )
     return Job(model, baseline, out_dir, evaluator_path, context, settings, device)
 
 

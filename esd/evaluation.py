@@ -113,8 +113,10 @@ class EvalSettings:
     def validated(self) -> EvalSettings:
         """Return self, or raise ValueError naming the bad setting."""
         for name in ("retain_samples", "forget_samples", "concept_samples", "batch_size"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+            if not 1 <= int(getattr(self, name)) < SEED_STRIDE:
+                raise ValueError(
+                    f"{name} must be between 1 and {SEED_STRIDE - 1}, got {getattr(self, name)}"
+                )
         if self.ddim_steps < MIN_DDIM_STEPS:
             raise ValueError(f"ddim_steps must be at least {MIN_DDIM_STEPS}, got {self.ddim_steps}")
         if not math.isfinite(self.guidance_scale):
@@ -337,7 +339,9 @@ def multimodality_block(retain: PromptBlock, settings: EvalSettings, stream: int
     )
 
 
-def _placement_notes(target: ConceptTarget, related: Sequence[ConceptTarget], known: list[str]):
+def _placement_notes(
+    target: ConceptTarget, related: Sequence[ConceptTarget], known: list[str]
+) -> list[str]:
     notes = []
     for concept in (target, *related):
         if concept.name is None:
@@ -386,6 +390,8 @@ def make_plan(
     others = tuple(place_concept(recogniser, text) for text in related)
     if any(c.text == goal.text for c in others):
         raise ValueError(f"related concepts must differ from the target {goal.text!r}")
+    if len({c.text for c in others}) < len(others):
+        raise ValueError("a related concept is listed twice; give each one once")
     labelled = goal.name is not None and goal.name in reference.concept_names
     mask, rule = reference.forget_mask(goal.name if labelled else goal.text)
     retain_pool, forget_pool = np.flatnonzero(~mask), np.flatnonzero(mask)

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from esd import evaluation as ev
-from esd.data import MotionFolder
+from esd.data import DatasetError, MotionFolder
 from esd.reference import (
     ReferenceError,
     ReferenceSet,
@@ -143,6 +143,13 @@ def test_reference_errors(tmp_path, reference, folder):
         reference.check_evaluator(tiny_evaluator(folder, seed=1))
 
 
+def test_an_empty_test_split_is_refused(tmp_path, evaluator):
+    root = write_fake_humanml3d(tmp_path, LENGTHS[:10])
+    (root / "test.txt").write_text("\n")
+    with pytest.raises(DatasetError, match="lists no clip ids"):
+        ReferenceSet.build(MotionFolder(root), evaluator)
+
+
 def test_retain_forget_with_labels(reference):
     retain, forget = reference.retain_forget("kick")
     assert len(retain) + len(forget) == len(reference) and len(forget) > 20
@@ -201,6 +208,8 @@ def test_bad_concepts_are_refused(context):
         ev.make_plan(context, "  ", RELATED, SMALL)
     with pytest.raises(ValueError, match="differ from the target"):
         ev.make_plan(context, TARGET, [TARGET], SMALL)
+    with pytest.raises(ValueError, match="listed twice"):
+        ev.make_plan(context, TARGET, [RELATED[0], RELATED[0] + " "], SMALL)
 
 
 def test_settings_presets_and_validation():
@@ -211,6 +220,8 @@ def test_settings_presets_and_validation():
     assert quick.with_num_samples(8).forget_samples == 8
     with pytest.raises(ValueError, match="retain_samples"):
         ev.EvalSettings(retain_samples=0).validated()
+    with pytest.raises(ValueError, match="ddim_steps must be at least 10"):
+        ev.EvalSettings(ddim_steps=5).validated()
 
 
 # --- generation ---------------------------------------------------------------------------------
