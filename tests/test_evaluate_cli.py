@@ -8,6 +8,8 @@ tested is the plumbing: outputs, baseline resolution, determinism and one-line e
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -199,3 +201,17 @@ def test_bad_numbers_are_usage_errors(setup, capsys):
     assert "ddim_steps must be at least 10" in run_fails(
         setup, capsys, "--name", BASE, "--ddim_steps", "2"
     )
+
+
+def test_module_entry_point_prints_one_line(setup):
+    command = [sys.executable, "-m", "esd.evaluate", "--name", "nope"]
+    done = subprocess.run(
+        [*command, "--checkpoints_dir", str(setup["checkpoints"])],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().startswith("error: unknown model 'nope'")
+    assert len(done.stderr.strip().splitlines()) == 1 and BASE in done.stderr
