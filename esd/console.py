@@ -6,6 +6,8 @@ use this module to render those reports.
 
 from __future__ import annotations
 
+import argparse
+import math
 import sys
 import time
 from contextlib import AbstractContextManager
@@ -24,6 +26,40 @@ from rich.progress import (
 
 CONSOLE = Console(stderr=True, highlight=False)
 EXIT_USAGE = 2  # exit status for bad input, as argparse uses
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a positive finite float (the seed parsed lr as int: never again)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
+    return value
+
+
+def _whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    value = _whole_number(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def seed_int(text: str) -> int:
+    """argparse type: a random seed, an integer >= 0."""
+    value = _whole_number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"seed must be >= 0, got {value}")
+    return value
 
 
 def fail(message: str) -> NoReturn:

@@ -36,11 +36,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from esd import checkpoints as ck
-from esd.console import CONSOLE, fail
+from esd.console import CONSOLE, fail, positive_int, seed_int
 from esd.data import MotionFolder
 from esd.evaluation import EvalContext, EvalSettings, make_plan, run_evaluation
 from esd.evaluator import EvaluatorBundle
-from esd.generator import MotionGenerator, shared_text_encoder
+from esd.generator import ARCHITECTURE_ERRORS, MotionGenerator, shared_text_encoder
 from esd.recogniser import ConceptRecogniser
 from esd.reference import REFERENCE_FILE, ProgressFn, ReferenceSet
 from esd.report import markdown_report, rich_table
@@ -51,8 +51,6 @@ DEFAULT_TARGET = "a person kicking"  # the concept erased by default
 DEFAULT_RELATED = ("a person jumping", "a person punching", "a person lunging")  # specificity
 REPORT_NAME = "REPORT.md"
 METRICS_NAME = "metrics.json"
-# a checkpoint of another architecture fails inside the model constructors with these
-ARCHITECTURE_ERRORS = (KeyError, TypeError, RuntimeError, AttributeError)
 
 
 # --- resolvers ----------------------------------------------------------------------------------
@@ -130,17 +128,9 @@ def load_generator(
     info: dict[str, Any], checkpoints_dir: str | Path, device: torch.device
 ) -> MotionGenerator:
     """The MotionGenerator of a described model; CheckpointError for a foreign architecture."""
-    try:
-        return MotionGenerator.from_checkpoint(
-            info["name"], info["ckpt"], checkpoints_dir, device, shared_text_encoder(device)
-        )
-    except ck.CheckpointError:
-        raise
-    except ARCHITECTURE_ERRORS as err:
-        raise ck.CheckpointError(
-            f"{info['ckpt']} does not fit this project's model architecture "
-            f"({type(err).__name__}: {_one_line(err, 200)})"
-        ) from None
+    return MotionGenerator.from_checkpoint(
+        info["name"], info["ckpt"], checkpoints_dir, device, shared_text_encoder(device)
+    )
 
 
 def baseline_info(args: argparse.Namespace, model: dict[str, Any]) -> dict[str, Any] | None:
@@ -240,26 +230,6 @@ def write_text(path: Path, text: str) -> None:
 # --- command line -------------------------------------------------------------------------------
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"seed must be >= 0, got {value}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m esd.evaluate",
@@ -277,10 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--baseline_ckpt", help="checkpoint of the baseline")
     p.add_argument("--no_baseline", action="store_true", help="never compare with a baseline")
-    p.add_argument("--num_samples", type=_positive_int, help="prompts per block (all blocks)")
-    p.add_argument("--seed", type=_seed, default=0, help="seeds prompts and noise")
-    p.add_argument("--ddim_steps", type=_positive_int, help="sampler steps (preset default)")
-    p.add_argument("--batch_size", type=_positive_int, default=64, help="prompts per batch")
+    p.add_argument("--num_samples", type=positive_int, help="prompts per block (all blocks)")
+    p.add_argument("--seed", type=seed_int, default=0, help="seeds prompts and noise")
+    p.add_argument("--ddim_steps", type=positive_int, help="sampler steps (preset default)")
+    p.add_argument("--batch_size", type=positive_int, default=64, help="prompts per batch")
     p.add_argument("--quick", action="store_true", help="seconds-scale preset (32 per block)")
     p.add_argument("--json", type=Path, help="also write metrics.json to this path")
     p.add_argument("--checkpoints_dir", default=str(ck.DEFAULT_CHECKPOINTS_DIR))

@@ -32,6 +32,9 @@ from esd.skeleton import FPS, MAX_FRAMES, MAX_SECONDS, MIN_FRAMES, MIN_SECONDS
 from esd.text import TextBatch, TextEncoder
 from esd.vae import MotionVAE, VAEConfig
 
+# A checkpoint of another architecture fails inside the model constructors with these.
+ARCHITECTURE_ERRORS = (KeyError, TypeError, RuntimeError, AttributeError)
+
 DEFAULT_GUIDANCE = 2.5  # classifier-free guidance scale used for sampling
 DEFAULT_STEPS = 50  # DDIM steps
 LATENT_REDUCTION = 4  # frames per latent token (the VAE's time compression)
@@ -129,7 +132,14 @@ class MotionGenerator:
             base_paths = ck.resolve_model(base_ref["name"], checkpoints_dir)
             base_file = ck.resolve_checkpoint(base_paths, base_ref.get("ckpt"))
             payload = ck.load_checkpoint(base_file, kind="base")
-        generator = cls.from_payload(payload, device, text_encoder)
+        try:
+            generator = cls.from_payload(payload, device, text_encoder)
+        except ARCHITECTURE_ERRORS as err:
+            first = (str(err).strip().splitlines() or [""])[0][:200]
+            raise ck.CheckpointError(
+                f"{name}: the checkpoint does not fit this project's model architecture "
+                f"({type(err).__name__}: {first})"
+            ) from None
         if overlay is not None:
             generator.denoiser = apply_denoiser_overlay(generator.denoiser, overlay)
         generator.info["name"] = name

@@ -13,7 +13,6 @@ pool and teacher sources, the concept's clips for the data source (see ``esd.era
 from __future__ import annotations
 
 import argparse
-import math
 import shutil
 import signal
 import sys
@@ -25,7 +24,7 @@ import numpy as np
 import torch
 
 from esd import checkpoints as ck
-from esd.console import CONSOLE, RunLog, StepProgress, fail
+from esd.console import CONSOLE, RunLog, StepProgress, fail, positive_float, positive_int, seed_int
 from esd.data import DatasetError, MotionFolder
 from esd.erase import METHODS, XT_SOURCES, ESDConfig, ESDResult, run_esd, validate_config
 from esd.generator import MotionGenerator
@@ -35,28 +34,6 @@ from esd.train_denoiser import encode_latents
 
 SUPPORTED_DATASETS = ("t2m",)  # HumanML3D layout (KIT-ML is not supported)
 DEFAULT_DATA_ROOT = Path("data/t2m_synth")
-
-
-def positive_float(text: str) -> float:
-    """argparse type: a positive finite float (the seed parsed lr as int: never again)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
-    return value
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -95,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start_guidance", type=positive_float, default=d.start_guidance)
     p.add_argument("--anchors", nargs="*", default=[], help="prompts to preserve (optional)")
     p.add_argument("--preservation_weight", type=float, default=d.preservation_weight)
-    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--seed", type=seed_int, default=d.seed)
     p.add_argument(
         "--data_root",
         type=Path,

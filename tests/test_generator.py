@@ -27,7 +27,8 @@ def test_same_seed_same_motion_whatever_the_batch(gen):
         ["a person kicking", "a person jumping"], lengths=[48, 80], seed=3, num_steps=10
     )
     c = gen.generate(["a person kicking"], lengths=[48], seed=4, num_steps=10)
-    np.testing.assert_allclose(a.joints[0], b.joints[0, :48], atol=1e-5)
+    # fp32 kernels differ with the batch shape; the root trajectory integrates it: 0.1 mm
+    np.testing.assert_allclose(a.joints[0], b.joints[0, :48], atol=1e-4)
     assert not np.allclose(a.joints, c.joints)
 
 
