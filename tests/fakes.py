@@ -209,3 +209,57 @@ class FakeClipSource:
             features[row, : record.num_frames] = record.features
         joints = np.zeros((*features.shape[:2], NUM_JOINTS, 3), dtype=np.float32)
         return GeneratedMotion(list(prompts), joints, features, sizes)
+
+
+def write_tiny_evaluator(checkpoints_dir, data_root) -> Path:
+    """A tiny random evaluator where the CLI and the workbench look for one by default
+    (``checkpoints_dir/t2m/t2m_evaluator/model/evaluator.tar``), with the reference set of the
+    fake HumanML3D folder ``data_root`` beside it. Returns the evaluator file."""
+    from esd import checkpoints as ck
+    from esd.data import MotionFolder
+    from esd.evaluate import evaluator_candidates
+    from esd.reference import REFERENCE_FILE, ReferenceSet
+
+    folder = MotionFolder(data_root)
+    evaluator = tiny_evaluator(folder)
+    path = evaluator_candidates(checkpoints_dir)[0]
+    ck.save_checkpoint(evaluator.to_payload(), path)
+    ReferenceSet.build(folder, evaluator).save(path.parent.parent / REFERENCE_FILE)
+    return path
+
+
+# --- browser ------------------------------------------------------------------------------------
+
+CHROMIUM_ARGS = (  # STACK_NOTES: Debian's Chromium, offline, WebGL through SwiftShader
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+)
+
+
+def chromium_executable() -> str:
+    """Path of Chromium for Playwright; skips the test when it (or playwright) is missing,
+    fails instead when ESD_REQUIRE_BROWSER=1 (CI)."""
+    import os
+    import shutil
+
+    import pytest
+
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    missing = None
+    if not Path(path).exists():
+        missing = "Chromium not installed (apt-get install -y chromium)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            missing = "the playwright package is not installed (pip install playwright)"
+    if missing is None:
+        return path
+    if os.environ.get("ESD_REQUIRE_BROWSER", "") not in ("", "0"):
+        pytest.fail(f"{missing}; ESD_REQUIRE_BROWSER=1 makes this an error")
+    pytest.skip(missing)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from esd.skeleton import FPS, KINEMATIC_CHAINS, NUM_JOINTS
+from tests.fakes import CHROMIUM_ARGS, chromium_executable
 from viz.skeleton import (
     COORD_DECIMALS,
     EMBED_HTML_TEMPLATE,
@@ -144,20 +144,12 @@ def test_payload_round_trips_and_stays_small(two_lengths) -> None:
     assert len(figure_json(big)) < 200_000  # 2 scenes x 120 frames (STACK_NOTES: ~150 KB)
 
 
-def _chromium() -> str:
-    path = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).exists():
-        pytest.skip("Chromium not installed (apt-get install -y chromium)")
-    pytest.importorskip("playwright.sync_api")
-    return path
-
-
 @pytest.mark.browser
 def test_embed_script_plays_the_payload_in_a_real_browser(tmp_path: Path) -> None:
     """The UI route: gr.HTML's js_on_load (element/props/watch stubbed) -> Plotly.newPlot."""
     from playwright.sync_api import sync_playwright
 
-    chromium = _chromium()
+    chromium = chromium_executable()
     fig = motion_figure([Panel("a", random_motion(40, 3)), Panel("b", random_motion(25, 4))])
     page_file = tmp_path / "page.html"
     page_file.write_text(
@@ -169,14 +161,8 @@ def test_embed_script_plays_the_payload_in_a_real_browser(tmp_path: Path) -> Non
     )
     state = "(() => { const g = document.querySelector('.motion-plot'); return "
     state += "[g._transitionData._frames.length, JSON.stringify(g.data[0].x)]; })()"
-    args = [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--use-angle=swiftshader",
-        "--enable-unsafe-swiftshader",
-    ]
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=args)
+        browser = pw.chromium.launch(executable_path=chromium, args=list(CHROMIUM_ARGS))
         try:
             page = browser.new_page()
             page.goto(page_file.as_uri())

@@ -32,3 +32,16 @@ def tiny_generator(text_encoder: TextEncoder, seed: int = 0) -> MotionGenerator:
     return MotionGenerator(
         MotionVAE(TINY_VAE), denoiser, NoiseSchedule(), stats, text_encoder, torch.device("cpu")
     )
+
+
+def write_tiny_base(
+    checkpoints_dir, text_encoder: TextEncoder, name: str | None = None, seed: int = 0
+) -> MotionGenerator:
+    """Save a tiny random base model as ``checkpoints_dir/t2m/NAME/model/net_best_fid.tar``
+    (NAME: the bundled default's name) and return its generator."""
+    from esd import checkpoints as ck
+
+    generator = tiny_generator(text_encoder, seed)
+    paths = ck.run_paths(checkpoints_dir, name or ck.BASE_MODEL_NAME)
+    ck.save_checkpoint(generator.to_payload(), paths.best)
+    return generator

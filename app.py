@@ -1,0 +1,612 @@
+"""ESD for Motion workbench: erase a concept from a text-to-motion model, watch, compare, export.
+
+    python app.py [--host 127.0.0.1] [--port 7860] [--checkpoints_dir DIR] [--output_dir DIR]
+                  [--device auto|cpu|cuda]
+
+Layout and wiring only. The service (``esd.workbench.Workbench``: models, the one background
+job, comparison, evaluation, export) and its pure helpers decide everything; ``viz`` draws.
+One Workbench per process holds the shared read-only models and the job, so every browser (and
+a reloaded page) sees the same running job; per-browser values (the last comparison, what the
+poll last drew) live in ``gr.State``. A ``gr.Timer`` polls the job every 0.5 s and switches
+itself off when the job ends. Skeleton animations are drawn by ``Plotly.newPlot`` inside a
+``gr.HTML`` (``gr.Plot`` drops animation frames in Gradio 6.31), with plotly.js served offline.
+
+API names (``gradio_client``): start_training, poll_training, stop_training, compare,
+start_evaluation, poll_evaluation, stop_evaluation, show_run, export_checkpoint, export_motion,
+list_runs, load_run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import logging
+from collections.abc import Callable, Sequence
+from types import SimpleNamespace
+from typing import Any, TypeVar
+
+import gradio as gr
+import pandas as pd
+
+from esd import checkpoints as ck
+from esd.erase import METHODS, XT_SOURCES, ESDConfig
+from esd.evaluate import DEFAULT_RELATED, DEFAULT_TARGET
+from esd.generator import DEFAULT_STEPS
+from esd.jobs import FAILED, STOPPING, one_line
+from esd.runtime import DEVICE_CHOICES, tune_cpu_allocator
+from esd.skeleton import MAX_SECONDS, MIN_SECONDS
+from esd.workbench import (
+    DEFAULT_OUTPUT_DIR,
+    GUIDANCE_RANGE,
+    METRICS_HEADERS,
+    MODEL_HEADERS,
+    MOTION_FORMATS,
+    PRESETS,
+    RUN_LENGTH_UNITS,
+    EvaluationRequest,
+    TrainingRequest,
+    Workbench,
+    WorkbenchError,
+    comparison_prompts,
+    default_base_model,
+    metrics_rows,
+    metrics_summary,
+    model_rows,
+    motion_choices,
+    progress_text,
+    run_length,
+    run_prompts,
+)
+from viz.figures import loss_figure, pair_figure
+from viz.skeleton import EMBED_HTML_TEMPLATE, EMBED_JS_ON_LOAD, figure_json, plotly_js_path
+
+LOG = logging.getLogger("esd.app")
+POLL_S = 0.5  # seconds between two polls of a running job
+EXISTING_RUN = {  # what to do when the run folder exists: label -> policy
+    "keep it, train a new one beside it (RUN_2, ...)": "suffix",
+    "overwrite it": "overwrite",
+    "refuse": "refuse",
+}
+CHECKPOINT_FORMATS = {  # label -> standalone?
+    "standalone (the whole unlearned model)": True,
+    "overlay (trained tensors; needs its base model)": False,
+}
+NO_DOWNLOAD = "Download unlearned checkpoint (.tar)"  # label of the disabled button
+CSS = """
+.motion-plot { min-height: 380px; }
+#train-status, #eval-status { font-family: ui-monospace, monospace; white-space: pre-wrap; }
+"""
+FONTS = ["ui-sans-serif", "system-ui", "sans-serif"]  # local fonts: the app works offline
+POLL = {"show_progress": "hidden", "concurrency_limit": None}  # timer ticks: quiet, never queued
+FORM = (
+    "base",
+    "concept",
+    "related",
+    "eta",
+    "lr",
+    "unit",
+    "count",
+    "batch",
+    "method",
+    "seed",
+    "xt_source",
+    "trajectories",
+    "ddim_steps",
+    "existing",
+)  # training form, handler order
+
+H = TypeVar("H", bound=Callable[..., Any])
+
+
+def shown(handler: H) -> H:
+    """Turn WorkbenchError into a gr.Error toast (one line, no traceback); log anything else."""
+
+    @functools.wraps(handler)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return handler(*args, **kwargs)
+        except gr.Error:
+            raise
+        except WorkbenchError as err:
+            raise gr.Error(str(err), print_exception=False) from None
+        except Exception as err:  # a bug: the user still reads one line, the log the traceback
+            LOG.exception("handler %s failed", handler.__name__)
+            raise gr.Error(f"unexpected error: {one_line(err)}", print_exception=False) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _table(rows: Sequence[Sequence[str]], headers: Sequence[str]) -> pd.DataFrame:
+    return pd.DataFrame(list(rows), columns=list(headers))
+
+
+def _lines(text: str | None) -> tuple[str, ...]:
+    return tuple((text or "").splitlines())
+
+
+def _download(path: Any = None) -> gr.DownloadButton:
+    if path is None:
+        return gr.DownloadButton(label=NO_DOWNLOAD, value=None, interactive=False)
+    return gr.DownloadButton(label=f"Download {path.name}", value=str(path), interactive=True)
+
+
+# --- handlers -----------------------------------------------------------------------------------
+
+
+class WorkbenchUI:
+    """The event handlers: each turns widget values into one service call and the result back."""
+
+    def __init__(self, workbench: Workbench) -> None:
+        self.wb = workbench
+
+    # --- page and lists -----------------------------------------------------------------------
+
+    @shown
+    def load(self) -> tuple:
+        """Fresh model lists and both jobs as the service has them (a reload finds the job)."""
+        bases = self.wb.base_model_names()
+        train, evaluation = self.wb.snapshot(), self.wb.evaluation_snapshot()
+        shown_run = train.run_name if train.run_name in self.wb.run_names() else None
+        return (
+            gr.Dropdown(choices=bases, value=default_base_model(bases)),
+            progress_text(train),
+            loss_figure(train.losses),
+            gr.Timer(active=train.active),
+            progress_text(evaluation),
+            gr.Timer(active=evaluation.active),
+            *self.list_runs(),
+            *self.show_run(shown_run),
+        )
+
+    @shown
+    def list_runs(self) -> tuple:
+        """The model table and the run picker of the Runs tab."""
+        infos = self.wb.list_models()
+        runs = [i.name for i in infos if i.kind == "esd"]
+        return _table(model_rows(infos), MODEL_HEADERS), gr.Dropdown(choices=runs)
+
+    @shown
+    def show_run(self, name: str | None) -> tuple:
+        """Show run ``name`` everywhere: pickers, download, comparison prompts, metrics."""
+        runs = self.wb.run_names()
+        models = runs + self.wb.base_model_names()
+        nothing = (gr.Dropdown(choices=runs, value=None), gr.Dropdown(choices=models), _download())
+        nothing += (gr.skip(),) * 4
+        if not name:
+            return nothing
+        try:
+            info = self.wb.model_info(name)
+            rows = metrics_rows(info.metrics) if info.metrics else []
+            training = self.wb.snapshot()
+            still_training = training.active and training.run_name == name
+            path = None if still_training else self.wb.export_checkpoint(name)
+        except WorkbenchError as err:
+            gr.Warning(str(err))
+            return nothing
+        target, related = run_prompts(info)
+        summary = metrics_summary(info.metrics) if info.metrics else f"{name}: not evaluated yet"
+        return (
+            gr.Dropdown(choices=runs, value=name),
+            gr.Dropdown(choices=models, value=name),
+            _download(path),
+            target,
+            "\n".join(related),
+            summary,
+            _table(rows, METRICS_HEADERS),
+        )
+
+    @shown
+    def load_run(self, name: str | None) -> tuple:
+        """Runs tab: show a past run and switch to the comparison."""
+        if not name:
+            raise WorkbenchError("pick a run to load (refresh the list if it is empty)")
+        self.wb.model_info(name)  # a clear error when its folder was deleted meanwhile
+        return (*self.show_run(name), gr.Tabs(selected="compare"))
+
+    # --- training -----------------------------------------------------------------------------
+
+    @shown
+    def start_training(
+        self,
+        base: str | None,
+        concept: str,
+        related: str,
+        eta: float,
+        lr: float,
+        unit: str,
+        count: float,
+        batch: float,
+        method: str,
+        seed: float,
+        xt_source: str,
+        trajectories: float,
+        ddim_steps: float,
+        existing: str,
+    ) -> tuple:
+        """Validate the form and start ESD in the background; the timer starts polling."""
+        policy = EXISTING_RUN.get(existing, "refuse")
+        request = TrainingRequest(
+            base_model=base or "",
+            concept=concept,
+            related=_lines(related),
+            negative_guidance=eta,
+            lr=lr,
+            **run_length(unit, count),
+            batch_size=batch,
+            method=method,
+            seed=seed,
+            xt_source=xt_source,
+            trajectories=trajectories,
+            ddim_steps=ddim_steps,
+            overwrite=policy == "overwrite",
+            auto_suffix=policy == "suffix",
+        )
+        snap = self.wb.start_training(request)
+        return progress_text(snap), loss_figure(()), gr.Timer(active=True), None
+
+    @shown
+    def poll_training(self, seen: tuple | None) -> tuple:
+        """Timer tick: status, loss curve (redrawn only when it changed), and, once the job has
+        ended, the run it wrote; the timer switches itself off then."""
+        snap = self.wb.snapshot()
+        key = (snap.started_at, snap.state, snap.step)
+        changed = key != seen
+        plot = loss_figure(snap.losses) if changed else gr.skip()
+        run_view = (gr.skip(),) * 7
+        if changed and not snap.active and snap.started_at is not None:
+            if snap.state == FAILED:
+                gr.Warning(snap.message)
+            if snap.run_name in self.wb.run_names():
+                run_view = self.show_run(snap.run_name)
+        return (progress_text(snap), plot, gr.Timer(active=snap.active), key, *run_view)
+
+    @shown
+    def stop_training(self) -> str:
+        """Ask the job to stop before its next step (latest.tar is written)."""
+        message = self.wb.stop()
+        (gr.Info if self.wb.snapshot().state == STOPPING else gr.Warning)(message)
+        return progress_text(self.wb.snapshot())
+
+    # --- comparison and export ----------------------------------------------------------------
+
+    @shown
+    def compare(
+        self,
+        run: str | None,
+        target: str,
+        related: str,
+        extra: str,
+        seconds: float,
+        seed: float,
+        steps: float,
+    ) -> tuple:
+        """Original vs unlearned motions of every prompt (same seed), one animated figure."""
+        prompts = comparison_prompts(target, related, extra)
+        result = self.wb.compare(None, run or None, prompts, seconds, seed, steps)
+        fig = pair_figure(
+            [(p.prompt, p.original.joints, p.unlearned.joints) for p in result.pairs],
+            f"original · {result.base_name}",
+            f"unlearned · {result.unlearned_name}",
+        )
+        choices = motion_choices(result)
+        note = (
+            f"{len(result.pairs)} prompts · seed {result.seed} (item i: seed + i, identical "
+            f"noise for both models) · {result.seconds:g} s · {result.steps} DDIM steps"
+        )
+        return figure_json(fig), result, gr.Dropdown(choices=choices, value=choices[0][1]), note
+
+    @shown
+    def export_checkpoint(self, run: str | None, fmt: str) -> gr.DownloadButton:
+        path = self.wb.export_checkpoint(run or None, standalone=CHECKPOINT_FORMATS.get(fmt, True))
+        gr.Info(f"checkpoint written to {path}")
+        return _download(path)
+
+    @shown
+    def export_motion(self, comparison: Any, key: str | None, fmt: str, pose_s: float) -> list:
+        paths = self.wb.export_motion(comparison, key, fmt, pose_s)
+        return [str(p) for p in paths]
+
+    # --- evaluation ---------------------------------------------------------------------------
+
+    @shown
+    def start_evaluation(
+        self, model: str | None, preset: str, samples: float | None, seed: float
+    ) -> tuple:
+        """Measure efficacy / preservation / specificity in the background."""
+        request = EvaluationRequest(
+            model=model or None, preset=preset, seed=seed, num_samples=samples
+        )
+        snap = self.wb.start_evaluation(request)
+        return progress_text(snap), gr.Timer(active=True), None
+
+    @shown
+    def poll_evaluation(self, seen: tuple | None) -> tuple:
+        """Timer tick of the evaluation; the metrics table once it has finished."""
+        snap = self.wb.evaluation_snapshot()
+        key = (snap.started_at, snap.state, snap.step)
+        summary, table = gr.skip(), gr.skip()
+        if key != seen and not snap.active and snap.started_at is not None:
+            metrics = self.wb.last_metrics() if snap.result_path else None
+            if snap.state == FAILED:
+                gr.Warning(snap.message)
+            if metrics is not None:
+                summary = metrics_summary(metrics)
+                table = _table(metrics_rows(metrics), METRICS_HEADERS)
+        return progress_text(snap), gr.Timer(active=snap.active), key, summary, table
+
+    @shown
+    def stop_evaluation(self) -> str:
+        message = self.wb.stop_evaluation()
+        (gr.Info if self.wb.evaluation_snapshot().state == STOPPING else gr.Warning)(message)
+        return progress_text(self.wb.evaluation_snapshot())
+
+
+# --- layout -------------------------------------------------------------------------------------
+
+
+def _training_tab(bases: list[str]) -> SimpleNamespace:
+    ui = SimpleNamespace()
+    with gr.Row():
+        with gr.Column(scale=1, min_width=320):
+            ui.base = gr.Dropdown(bases, value=default_base_model(bases), label="Base model")
+            ui.concept = gr.Textbox(DEFAULT_TARGET, label="Target concept (erased)")
+            ui.related = gr.Textbox(
+                "\n".join(DEFAULT_RELATED), lines=3, label="Related concepts (kept), one per line"
+            )
+            ui.eta = gr.Slider(*GUIDANCE_RANGE, value=1.0, step=0.1, label="Negative guidance η")
+            ui.lr = gr.Number(ESDConfig.lr, label="Learning rate", step=1e-6)
+            with gr.Row():
+                ui.unit = gr.Radio(list(RUN_LENGTH_UNITS), value="epochs", label="Length in")
+                ui.count = gr.Number(ESDConfig.epochs, label="Epochs / iterations")
+            with gr.Row():
+                ui.batch = gr.Number(ESDConfig.batch_size, label="Batch size")
+                ui.seed = gr.Number(ESDConfig.seed, label="Seed")
+            ui.method = gr.Radio(list(METHODS), value=ESDConfig.method, label="Trained parameters")
+            with gr.Accordion("Advanced", open=False):
+                ui.xt_source = gr.Radio(list(XT_SOURCES), value=ESDConfig.xt_source, label="x_t")
+                ui.trajectories = gr.Number(ESDConfig.trajectories, label="Teacher trajectories")
+                ui.ddim_steps = gr.Number(ESDConfig.ddim_steps, label="DDIM steps per trajectory")
+                ui.existing = gr.Radio(
+                    list(EXISTING_RUN), value=next(iter(EXISTING_RUN)), label="If the run exists"
+                )
+            with gr.Row():
+                ui.start = gr.Button("Start training", variant="primary", elem_id="start-training")
+                ui.stop = gr.Button("Stop", variant="stop", elem_id="stop-training")
+        with gr.Column(scale=2):
+            ui.status = gr.Markdown("no training has run yet", elem_id="train-status")
+            ui.loss = gr.Plot(loss_figure(()), label="Loss", elem_id="loss-plot")
+    return ui
+
+
+def _compare_tab() -> SimpleNamespace:
+    ui = SimpleNamespace()
+    with gr.Row():
+        ui.run = gr.Dropdown([], value=None, label="Unlearned run", elem_id="compare-run")
+        ui.seconds = gr.Slider(MIN_SECONDS, MAX_SECONDS, value=4.0, step=0.1, label="Seconds")
+        ui.seed = gr.Number(0, label="Seed")
+        ui.steps = gr.Number(DEFAULT_STEPS, label="DDIM steps")
+    with gr.Row():
+        ui.target = gr.Textbox(DEFAULT_TARGET, label="Target prompt")
+        ui.related = gr.Textbox("\n".join(DEFAULT_RELATED), lines=3, label="Related prompts")
+        ui.extra = gr.Textbox("", lines=3, label="Extra prompts (optional), one per line")
+    ui.button = gr.Button("Compare original vs unlearned", variant="primary", elem_id="compare")
+    ui.note = gr.Markdown()
+    ui.figure = gr.HTML(
+        None,
+        html_template=EMBED_HTML_TEMPLATE,
+        js_on_load=EMBED_JS_ON_LOAD,
+        head=f'<script src="/gradio_api/file={plotly_js_path()}"></script>',
+        elem_id="motion-figure",
+    )
+    return ui
+
+
+def _metrics_tab() -> SimpleNamespace:
+    ui = SimpleNamespace()
+    with gr.Row():
+        ui.model = gr.Dropdown([], value=None, label="Model to evaluate (vs its base)")
+        ui.preset = gr.Radio(list(PRESETS), value=PRESETS[0], label="Preset")
+        ui.samples = gr.Number(None, label="Samples per block (empty: the preset's)")
+        ui.seed = gr.Number(0, label="Seed")
+    with gr.Row():
+        ui.start = gr.Button("Evaluate", variant="primary", elem_id="start-evaluation")
+        ui.stop = gr.Button("Stop", variant="stop")
+    ui.status = gr.Markdown("no evaluation has run yet", elem_id="eval-status")
+    ui.summary = gr.Markdown()
+    ui.table = gr.Dataframe(_table([], METRICS_HEADERS), interactive=False, wrap=True)
+    return ui
+
+
+def _export_tab() -> SimpleNamespace:
+    ui = SimpleNamespace()
+    gr.Markdown("### Unlearned checkpoint")
+    with gr.Row():
+        ui.format = gr.Radio(
+            list(CHECKPOINT_FORMATS),
+            value=next(iter(CHECKPOINT_FORMATS)),
+            label="Checkpoint format",
+        )
+        ui.prepare = gr.Button("Write checkpoint of the run shown")
+        ui.download = gr.DownloadButton(NO_DOWNLOAD, interactive=False, elem_id="download-ckpt")
+    gr.Markdown("### A motion of the comparison")
+    with gr.Row():
+        ui.motion = gr.Dropdown([], value=None, label="Motion")
+        ui.motion_format = gr.Radio(
+            [(label, key) for key, label in MOTION_FORMATS.items()], value="bvh", label="Format"
+        )
+        ui.pose_s = gr.Number(None, label="Pose at (s; empty: the middle)")
+    ui.export_motion = gr.Button("Write motion file(s)")
+    ui.files = gr.File(label="Motion files", file_count="multiple", interactive=False)
+    return ui
+
+
+def _runs_tab() -> SimpleNamespace:
+    ui = SimpleNamespace()
+    with gr.Row():
+        ui.pick = gr.Dropdown([], value=None, label="Run")
+        ui.load = gr.Button("Load run for comparison", variant="primary")
+        ui.refresh = gr.Button("Refresh")
+    ui.table = gr.Dataframe(_table([], MODEL_HEADERS), interactive=False, wrap=True)
+    return ui
+
+
+def build_demo(workbench: Workbench) -> gr.Blocks:
+    """The workbench UI over one shared ``workbench`` (theme/css: ``launch_options``)."""
+    gr.set_static_paths([plotly_js_path().parent])
+    handlers = WorkbenchUI(workbench)
+    with gr.Blocks(title="ESD for Motion", analytics_enabled=False) as demo:
+        gr.Markdown("## ESD for Motion: erase a concept from a text-to-motion model")
+        ui = SimpleNamespace(comparison=gr.State(None), train_seen=gr.State(None))
+        ui.eval_seen = gr.State(None)
+        ui.train_timer = gr.Timer(POLL_S, active=False)  # polls the training job
+        ui.eval_timer = gr.Timer(POLL_S, active=False)  # polls the evaluation job
+        with gr.Tabs() as ui.tabs:
+            with gr.Tab("Train", id="train"):
+                ui.train = _training_tab(workbench.base_model_names())
+            with gr.Tab("Compare", id="compare"):
+                ui.cmp = _compare_tab()
+            with gr.Tab("Metrics", id="metrics"):
+                ui.met = _metrics_tab()
+            with gr.Tab("Export", id="export"):
+                ui.exp = _export_tab()
+            with gr.Tab("Runs", id="runs"):
+                ui.runs = _runs_tab()
+        # everything that shows "the run": WorkbenchUI.show_run returns their values in order
+        ui.run_view = [ui.cmp.run, ui.met.model, ui.exp.download, ui.cmp.target,
+                       ui.cmp.related, ui.met.summary, ui.met.table]  # fmt: skip
+        _wire_training(handlers, ui)
+        _wire_comparison(handlers, ui)
+        _wire_metrics(handlers, ui)
+        _wire_runs(handlers, ui)
+        demo.load(handlers.load, None, ui.page, api_visibility="private")  # also on reload
+    return demo
+
+
+def _wire_training(handlers: WorkbenchUI, ui: SimpleNamespace) -> None:
+    train = ui.train
+    train.start.click(
+        handlers.start_training,
+        [getattr(train, name) for name in FORM],  # WorkbenchUI.start_training's parameters
+        [train.status, train.loss, ui.train_timer, ui.train_seen],
+        api_name="start_training",
+    )
+    ui.train_timer.tick(
+        handlers.poll_training,
+        ui.train_seen,
+        [train.status, train.loss, ui.train_timer, ui.train_seen, *ui.run_view],
+        api_name="poll_training",
+        **POLL,
+    )
+    train.stop.click(handlers.stop_training, None, train.status, api_name="stop_training")
+
+
+def _wire_comparison(handlers: WorkbenchUI, ui: SimpleNamespace) -> None:
+    cmp, exp = ui.cmp, ui.exp
+    cmp.run.input(handlers.show_run, cmp.run, ui.run_view, api_name="show_run")
+    cmp.button.click(
+        handlers.compare,
+        [cmp.run, cmp.target, cmp.related, cmp.extra, cmp.seconds, cmp.seed, cmp.steps],
+        [cmp.figure, ui.comparison, exp.motion, cmp.note],
+        api_name="compare",
+    )
+    exp.prepare.click(
+        handlers.export_checkpoint,
+        [cmp.run, exp.format],
+        exp.download,
+        api_name="export_checkpoint",
+    )
+    exp.export_motion.click(
+        handlers.export_motion,
+        [ui.comparison, exp.motion, exp.motion_format, exp.pose_s],
+        exp.files,
+        api_name="export_motion",
+    )
+
+
+def _wire_metrics(handlers: WorkbenchUI, ui: SimpleNamespace) -> None:
+    met = ui.met
+    met.start.click(
+        handlers.start_evaluation,
+        [met.model, met.preset, met.samples, met.seed],
+        [met.status, ui.eval_timer, ui.eval_seen],
+        api_name="start_evaluation",
+    )
+    ui.eval_timer.tick(
+        handlers.poll_evaluation,
+        ui.eval_seen,
+        [met.status, ui.eval_timer, ui.eval_seen, met.summary, met.table],
+        api_name="poll_evaluation",
+        **POLL,
+    )
+    met.stop.click(handlers.stop_evaluation, None, met.status, api_name="stop_evaluation")
+
+
+def _wire_runs(handlers: WorkbenchUI, ui: SimpleNamespace) -> None:
+    runs, train = ui.runs, ui.train
+    lists = [runs.table, runs.pick]
+    runs.refresh.click(handlers.list_runs, None, lists, api_name="list_runs")
+    runs.load.click(handlers.load_run, runs.pick, [*ui.run_view, ui.tabs], api_name="load_run")
+    page = [train.base, train.status, train.loss, ui.train_timer, ui.met.status, ui.eval_timer]
+    ui.page = [*page, *lists, *ui.run_view]  # what WorkbenchUI.load returns, in order
+
+
+def launch_options(workbench: Workbench) -> dict[str, Any]:
+    """What ``demo.launch`` needs besides host and port: theme, css, the exports folder."""
+    workbench.output_dir.mkdir(parents=True, exist_ok=True)
+    return {
+        "theme": gr.themes.Soft(font=FONTS, font_mono=["ui-monospace", "monospace"]),
+        "css": CSS,
+        "allowed_paths": [str(workbench.output_dir.resolve())],
+    }
+
+
+# --- command line -------------------------------------------------------------------------------
+
+
+def _port(text: str) -> int:
+    port = int(text)
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be in 1..65535, got {port}")
+    return port
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python app.py", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="interface to serve on (default loopback; 0.0.0.0 exposes the "
+        "workbench, which has no login, to the network)",
+    )
+    parser.add_argument("--port", type=_port, default=7860, help="HTTP port (default 7860)")
+    parser.add_argument(
+        "--checkpoints_dir",
+        default=str(ck.DEFAULT_CHECKPOINTS_DIR),
+        help="folder with t2m/NAME model and run folders",
+    )
+    parser.add_argument(
+        "--output_dir",
+        default=str(DEFAULT_OUTPUT_DIR),
+        help="exports are written under it (exports/, motions/)",
+    )
+    parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Serve the workbench until interrupted; exit status 2 with one line for a bad setting."""
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    tune_cpu_allocator()
+    try:
+        workbench = Workbench(args.checkpoints_dir, args.output_dir, args.device)
+        demo = build_demo(workbench)
+        demo.launch(server_name=args.host, server_port=args.port, **launch_options(workbench))
+    except (ValueError, OSError) as err:  # --device cuda without a GPU, a port in use, ...
+        parser.exit(2, f"{parser.prog}: error: {one_line(err)}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,433 @@
+"""The workbench service on tiny random models in a temporary checkpoints folder.
+
+What is tested is the plumbing the UI relies on: a job that reports, stops and refuses a second
+start; one-line errors for bad requests; comparisons from identical noise; exports that reload;
+the model list; a deleted run folder; an evaluation with a tiny evaluator and reference set.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import trimesh
+
+from esd import checkpoints as ck
+from esd import generator as generator_module
+from esd.evaluate import DEFAULT_RELATED
+from esd.generator import MotionGenerator
+from esd.jobs import FINISHED, STOPPED, JobSnapshot
+from esd.skeleton import FEATURE_DIM, FPS, NUM_JOINTS
+from esd.workbench import (
+    MAX_PROMPTS,
+    METRICS_HEADERS,
+    MODEL_HEADERS,
+    BusyError,
+    Comparison,
+    EvaluationRequest,
+    TrainingRequest,
+    Workbench,
+    WorkbenchError,
+    comparison_prompts,
+    default_base_model,
+    duration_text,
+    metrics_rows,
+    metrics_summary,
+    model_rows,
+    motion_choices,
+    pick_clip,
+    progress_text,
+    run_length,
+    run_prompts,
+)
+from tests.fakes import write_fake_humanml3d, write_tiny_evaluator
+from tests.tiny import write_tiny_base
+from viz.export import read_bvh
+
+BASE = ck.BASE_MODEL_NAME
+RUN = f"{BASE}_ESD_a_person_kicking"
+FAST = {"trajectories": 2, "ddim_steps": 10, "batch_size": 8, "seconds": (2.0, 2.0)}
+LENGTHS = [40 + (i * 37) % 150 for i in range(60)]  # fake clips for the evaluator's reference
+TIMEOUT = 60.0
+
+
+def wait_for(bench: Workbench, predicate, timeout: float = TIMEOUT) -> JobSnapshot:
+    """Poll the training job like the UI does until ``predicate(snapshot)`` holds."""
+    end = time.monotonic() + timeout
+    while True:
+        snap = bench.snapshot()
+        if predicate(snap):
+            return snap
+        assert time.monotonic() < end, f"timed out; last snapshot {snap}"
+        time.sleep(0.02)
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory, text_encoder) -> dict[str, Path]:
+    generator_module._SHARED_TEXT_ENCODERS["cpu"] = text_encoder  # evaluation reuses it
+    root = tmp_path_factory.mktemp("workbench")
+    checkpoints = root / "checkpoints"
+    write_tiny_base(checkpoints, text_encoder)
+    data = write_fake_humanml3d(
+        root / "data", LENGTHS, {"train": slice(0, 20), "test": slice(20, 60)}
+    )
+    write_tiny_evaluator(checkpoints, data)
+    return {"root": root, "checkpoints": checkpoints, "outputs": root / "outputs"}
+
+
+@pytest.fixture(scope="module")
+def bench(folders, text_encoder):
+    wb = Workbench(folders["checkpoints"], folders["outputs"], "cpu", text_encoder, threads=1)
+    yield wb
+    wb.stop()
+    wb.stop_evaluation()
+    wb.wait(TIMEOUT)
+    wb.wait_evaluation(TIMEOUT)
+
+
+@pytest.fixture(scope="module")
+def trained(bench) -> list[JobSnapshot]:
+    """Every snapshot polled while a 6-step run trained to its end (lr high: visible change)."""
+    bench.start_training(TrainingRequest(iterations=6, lr=1e-2, **FAST))
+    snaps = [bench.snapshot()]
+    while snaps[-1].active:
+        time.sleep(0.01)
+        snaps.append(bench.snapshot())
+    return snaps
+
+
+# --- training -----------------------------------------------------------------------------------
+
+
+def test_a_run_reports_progress_and_finishes(trained) -> None:
+    counts = [len(s.losses) for s in trained]
+    assert counts == sorted(counts) and counts[0] == 0 and counts[-1] == 6
+    done = trained[-1]
+    assert done.state == FINISHED and done.step == done.total == 6 and done.epoch >= 1
+    assert done.run_name == RUN and done.rate > 0 and done.eta_s == 0.0
+    assert all(math.isfinite(v) for v in done.losses)
+    latest = ck.load_checkpoint(done.checkpoint, kind="esd")
+    assert latest["total_iter"] == 6 and latest["base"]["name"] == BASE
+    text = progress_text(done)
+    assert text.startswith(f"finished · {RUN} · step 6/6 (100%)") and "it/s" in text
+
+
+def test_a_run_can_be_stopped_mid_run_and_a_second_job_is_refused(bench) -> None:
+    request = TrainingRequest(concept="a person waving", iterations=100_000, **FAST)
+    bench.start_training(request)
+    first = wait_for(bench, lambda s: len(s.losses) >= 3)
+    later = wait_for(bench, lambda s: len(s.losses) > len(first.losses) + 2)
+    assert later.losses[: len(first.losses)] == first.losses  # the history only grows
+    with pytest.raises(BusyError, match=r"one job at a time: the training of .* is running"):
+        bench.start_training(TrainingRequest(concept="a person spinning", **FAST))
+    with pytest.raises(BusyError, match="wait for it to finish or stop it first"):
+        bench.start_evaluation(EvaluationRequest(model=BASE))
+    with pytest.raises(WorkbenchError, match="still training"):
+        bench.export_checkpoint(request_run_name := f"{BASE}_ESD_a_person_waving")
+    assert "stopping" in bench.stop()
+    snap = bench.wait(TIMEOUT)
+    assert snap.state == STOPPED and 3 <= snap.step < 100_000
+    payload = torch.load(snap.checkpoint, weights_only=True)
+    assert payload["total_iter"] == snap.step and payload["kind"] == "esd"
+    assert request_run_name in bench.run_names()
+    assert "nothing to stop" in bench.stop()
+
+
+def test_an_existing_run_is_refused_unless_suffixed(bench, trained) -> None:
+    again = TrainingRequest(iterations=1, **FAST)
+    with pytest.raises(WorkbenchError, match="already exists: choose overwrite"):
+        bench.start_training(again)
+    snap = bench.start_training(TrainingRequest(iterations=1, auto_suffix=True, **FAST))
+    assert snap.run_name == f"{RUN}_2"
+    assert bench.wait(TIMEOUT).state == FINISHED
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"concept": "  "}, "target concept is empty"),
+        ({"negative_guidance": float("nan")}, "negative guidance must be between 0.5 and 5"),
+        ({"negative_guidance": -1.0}, "negative guidance must be between"),
+        ({"lr": -1e-3}, "learning rate must be between"),
+        ({"lr": None}, "learning rate is empty"),
+        ({"lr": float("inf")}, "learning rate must be between"),
+        ({"batch_size": 10**9}, "batch size must be between 1 and 1024"),
+        ({"iterations": 0}, "iterations must be between"),
+        ({"iterations": 2.5}, "iterations must be a whole number"),
+        ({"epochs": 10**12}, "epochs must be between"),
+        ({"method": "lora"}, "unknown method 'lora'"),
+        ({"seed": -1}, "seed must be between"),
+        ({"related": ("a person kicking",)}, "repeats the target concept"),
+        ({"related": ("x",) * 3 + tuple(f"p{i}" for i in range(9))}, "at most 8 related"),
+        ({"base_model": "no_such_model"}, "does not exist"),
+        ({"base_model": ""}, "no base model chosen"),
+        ({"base_model": "../../etc"}, "model name"),
+    ],
+)
+def test_bad_requests_are_one_line_errors_and_start_nothing(bench, changes, message) -> None:
+    before = sorted(p.name for p in (bench.checkpoints_dir / "t2m").iterdir())
+    with pytest.raises(WorkbenchError, match=message) as info:
+        bench.start_training(TrainingRequest(**{**FAST, **changes}))
+    assert "\n" not in str(info.value)
+    assert not bench.snapshot().active
+    assert sorted(p.name for p in (bench.checkpoints_dir / "t2m").iterdir()) == before
+
+
+def test_run_length_from_the_form() -> None:
+    assert run_length("iterations", 50.0) == {"iterations": 50, "epochs": 10}
+    assert run_length("epochs", 3) == {"iterations": None, "epochs": 3}
+    with pytest.raises(WorkbenchError, match="iterations is empty"):
+        run_length("iterations", None)
+    with pytest.raises(WorkbenchError, match="unknown run length unit"):
+        run_length("weeks", 3)
+
+
+# --- models -------------------------------------------------------------------------------------
+
+
+def test_the_model_list_shows_the_run_with_its_settings(bench, trained) -> None:
+    infos = {m.name: m for m in bench.list_models()}
+    assert infos[BASE].kind == "base" and infos[BASE].error is None
+    run = infos[RUN]
+    assert run.kind == "esd" and run.base == BASE and run.steps == 6 and not run.bundled
+    assert run.settings["method"] == "esd-x" and run.settings["lr"] == 1e-2
+    assert run.settings["related"] == list(DEFAULT_RELATED)
+    assert run_prompts(run) == ("a person kicking", DEFAULT_RELATED)
+    rows = {row[0]: row for row in model_rows(list(infos.values()))}
+    assert len(rows[RUN]) == len(MODEL_HEADERS)
+    assert rows[RUN][1:5] == ["esd", BASE, "a person kicking", "esd-x"] and rows[RUN][7] == "6"
+    assert default_base_model(bench.base_model_names()) == BASE
+    assert default_base_model(["other", "x"]) == "other" and default_base_model([]) is None
+
+
+def test_a_deleted_run_folder_gives_a_clear_error(bench, trained, folders) -> None:
+    t2m = folders["checkpoints"] / "t2m"
+    shutil.copytree(t2m / RUN, t2m / f"{RUN}_copy")
+    name = f"{RUN}_copy"
+    bench.compare(None, name, ["a person kicking"], seconds=2.0, steps=10)  # cached now
+    shutil.rmtree(t2m / name)
+    for call in (
+        lambda: bench.model_info(name),
+        lambda: bench.compare(None, name, ["a person kicking"], seconds=2.0, steps=10),
+        lambda: bench.export_checkpoint(name),
+        lambda: bench.start_evaluation(EvaluationRequest(model=name)),
+    ):
+        with pytest.raises(WorkbenchError, match="does not exist \\(any more\\)"):
+            call()
+    (t2m / "empty_ESD_x" / "model").mkdir(parents=True)
+    with pytest.raises(WorkbenchError, match="has no checkpoint yet"):
+        bench.model_info("empty_ESD_x")
+
+
+# --- comparison ---------------------------------------------------------------------------------
+
+
+def identity_run(folders, bench) -> str:
+    """An ESD run whose overlay is the base's own cross-attention: unlearned == original."""
+    name = f"{BASE}_ESD_identity"
+    state = bench.base_generator(BASE).denoiser.state_dict()
+    payload = {
+        "kind": "esd",
+        "denoiser": {k: v.clone() for k, v in state.items() if "cross_attn" in k},
+        "base": {"name": BASE, "ckpt": None},
+        "esd": {"concepts": ["a person identity"]},
+    }
+    ck.save_checkpoint(payload, ck.run_paths(folders["checkpoints"], name).latest)
+    return name
+
+
+def test_compare_draws_both_models_from_identical_noise(bench, folders) -> None:
+    name = identity_run(folders, bench)
+    result = bench.compare(None, name, ["a person kicking", "a person jumping"], 2.0, 5, 10)
+    assert [p.prompt for p in result.pairs] == ["a person kicking", "a person jumping"]
+    for pair in result.pairs:
+        assert pair.original.joints.shape == (2 * FPS, NUM_JOINTS, 3)
+        assert pair.original.features.shape == (2 * FPS, FEATURE_DIM)
+        np.testing.assert_array_equal(pair.original.joints, pair.unlearned.joints)
+    assert not np.array_equal(result.pairs[0].original.joints, result.pairs[1].original.joints)
+    base = bench.base_generator(BASE).generate(
+        ["a person jumping"], seconds=2.0, seed=6, num_steps=10
+    )
+    np.testing.assert_allclose(base.clip(0)[0], result.pairs[1].original.joints, atol=1e-4)
+
+
+def test_compare_shows_the_erasure_and_is_deterministic(bench, trained) -> None:
+    first = bench.compare(BASE, RUN, "a person kicking\n\na person kicking", 2.0, 0, 10)
+    again = bench.compare(None, RUN, ["a person kicking"], 2.0, 0, 10)
+    assert len(first.pairs) == 1 and first.base_name == BASE and first.unlearned_name == RUN
+    pair = first.pairs[0]
+    assert not np.allclose(pair.original.joints, pair.unlearned.joints)
+    np.testing.assert_array_equal(pair.unlearned.joints, again.pairs[0].unlearned.joints)
+    assert not pair.original.joints.flags.writeable  # shared read-only
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"prompts": []}, "at least one prompt"),
+        ({"prompts": ["x"] * 1 + [f"p{i}" for i in range(9)]}, "at most 8 prompts"),
+        ({"seconds": 100.0}, "seconds must be between"),
+        ({"seconds": float("nan")}, "seconds must be between"),
+        ({"steps": 5}, "DDIM steps must be between 10"),
+        ({"base_name": "other_base"}, "was erased from"),
+        ({"run_name": BASE}, "is a base model, not an unlearned run"),
+    ],
+)
+def test_bad_comparisons_are_one_line_errors(bench, trained, kwargs, message) -> None:
+    args = {"base_name": None, "run_name": RUN, "prompts": ["a person kicking"], **kwargs}
+    with pytest.raises(WorkbenchError, match=message):
+        bench.compare(**args)
+
+
+def test_comparison_prompts_put_the_target_first() -> None:
+    got = comparison_prompts(" a person kicking ", "a person jumping\n\na person kicking", "x")
+    assert got == ("a person kicking", "a person jumping", "x")
+    with pytest.raises(WorkbenchError, match="target prompt is empty"):
+        comparison_prompts("", "a person jumping")
+    with pytest.raises(WorkbenchError, match=f"at most {MAX_PROMPTS} prompts"):
+        comparison_prompts("t", [f"r{i}" for i in range(4)], [f"e{i}" for i in range(4)])
+
+
+# --- export -------------------------------------------------------------------------------------
+
+
+def test_the_standalone_export_reloads_as_the_unlearned_model(bench, trained, text_encoder):
+    path = bench.export_checkpoint(RUN)
+    assert path.parent == (bench.output_dir / "exports") and path.suffix == ".tar"
+    payload = torch.load(path, weights_only=True)
+    assert payload["kind"] == "base" and "optimizer" not in payload
+    assert payload["erased"]["run"] == RUN and payload["erased"]["base"]["name"] == BASE
+    rebuilt = MotionGenerator.from_payload(payload, torch.device("cpu"), text_encoder)
+    erased = bench.run_generator(RUN)[0]
+    kwargs = {"seconds": 2.0, "seed": 3, "num_steps": 10}
+    want = erased.generate(["a person kicking"], **kwargs).joints
+    np.testing.assert_allclose(
+        rebuilt.generate(["a person kicking"], **kwargs).joints, want, atol=1e-5
+    )
+
+
+def test_the_overlay_export_names_its_base(bench, trained) -> None:
+    payload = torch.load(bench.export_checkpoint(RUN, standalone=False), weights_only=True)
+    assert payload["kind"] == "esd" and payload["base"]["name"] == BASE
+    assert "optimizer" not in payload and payload["total_iter"] == 6
+
+
+def test_exporting_before_anything_exists_is_refused(tmp_path, text_encoder) -> None:
+    empty = Workbench(tmp_path / "none", tmp_path / "out", "cpu", text_encoder)
+    with pytest.raises(WorkbenchError, match="nothing to export yet"):
+        empty.export_checkpoint()
+    write_tiny_base(tmp_path / "none", text_encoder)
+    with pytest.raises(WorkbenchError, match="is a base model"):
+        empty.export_checkpoint(BASE)
+    with pytest.raises(WorkbenchError, match="no motion shown yet"):
+        empty.export_motion(None, "0:original", "bvh")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture(scope="module")
+def odd_comparison(bench, trained) -> Comparison:
+    return bench.compare(
+        None, RUN, ["../../etc/passwd <b>kick</b>", "a person jumping"], 2.0, 7, 10
+    )
+
+
+def test_motions_export_as_bvh_glb_and_npy_under_the_output_folder(bench, odd_comparison):
+    keys = [key for _, key in motion_choices(odd_comparison)]
+    assert keys == ["0:original", "0:unlearned", "1:original", "1:unlearned"]
+    clip = pick_clip(odd_comparison, "0:unlearned")
+    folder = bench.output_dir / "motions"
+    (bvh,) = bench.export_motion(odd_comparison, "0:unlearned", "bvh")
+    assert bvh.parent == folder and bvh.name == "etc_passwd_b_kick_b_unlearned_seed_7.bvh"
+    joints, fps = read_bvh(bvh)
+    assert joints.shape == clip.joints.shape and fps == pytest.approx(FPS)
+    (pose,) = bench.export_motion(odd_comparison, "1:original", "glb-pose", 0.5)
+    assert pose.name.endswith("_pose_010.glb") and len(trimesh.load(pose).geometry) == 1
+    (trail,) = bench.export_motion(odd_comparison, "1:original", "glb-trail")
+    assert trail.name.endswith("_trail.glb") and trail.stat().st_size > pose.stat().st_size
+    joints_file, features_file = bench.export_motion(odd_comparison, "0:original", "npy")
+    np.testing.assert_array_equal(np.load(joints_file), odd_comparison.pairs[0].original.joints)
+    assert np.load(features_file).shape == (2 * FPS, FEATURE_DIM)
+    assert all(p.parent == folder for p in (pose, trail, joints_file, features_file))
+
+
+@pytest.mark.parametrize(
+    ("key", "fmt", "pose", "message"),
+    [
+        ("5:original", "bvh", None, "pick one of the motions"),
+        ("0:teacher", "bvh", None, "pick one of the motions"),
+        (None, "bvh", None, "pick one of the motions"),
+        ("0:original", "fbx", None, "unknown motion format"),
+        ("0:original", "glb-pose", 60.0, "pose time must be between 0 and 1.95"),
+        ("0:original", "glb-pose", float("nan"), "pose time must be between"),
+    ],
+)
+def test_bad_motion_exports_are_one_line_errors(bench, odd_comparison, key, fmt, pose, message):
+    with pytest.raises(WorkbenchError, match=message):
+        bench.export_motion(odd_comparison, key, fmt, pose)
+
+
+# --- evaluation ---------------------------------------------------------------------------------
+
+
+def test_an_evaluation_measures_the_run_against_its_base(bench, trained) -> None:
+    request = EvaluationRequest(
+        model=RUN, related=("a person walking",), num_samples=4, ddim_steps=10
+    )
+    started = bench.start_evaluation(request)
+    assert started.kind == "evaluation" and started.run_name == RUN
+    snap = bench.wait_evaluation(TIMEOUT)
+    assert snap.state == FINISHED, snap.message
+    assert snap.step == snap.total > 0 and Path(snap.result_path).is_file()
+    metrics = bench.last_metrics()
+    assert metrics["model"]["name"] == RUN and metrics["baseline"]["name"] == BASE
+    assert metrics["settings"]["preset"] == "custom"
+    stored = bench.metrics(RUN)
+    assert stored["model"] == metrics["model"]
+    rows = metrics_rows(metrics)
+    assert all(len(r) == len(METRICS_HEADERS) for r in rows)
+    assert rows[0][:2] == ["Efficacy: a person kicking", "concept rate ↓"]
+    assert rows[0][3] != "" and rows[0][6] in ("PASS", "FAIL", "n/a")  # original + verdict
+    assert any(r[0] == "Specificity: a person walking" for r in rows)
+    summary = metrics_summary(metrics)
+    assert summary.startswith(f"{RUN} vs original {BASE} · preset custom") and "overall" in summary
+    run_row = next(r for r in model_rows(bench.list_models()) if r[0] == RUN)
+    assert run_row[10] != "" and run_row[11] in ("PASS", "FAIL", "n/a")
+
+
+def test_bad_evaluation_requests_are_one_line_errors(bench, trained) -> None:
+    for request, message in [
+        (EvaluationRequest(model=RUN, preset="slow"), "unknown preset"),
+        (EvaluationRequest(model=RUN, num_samples=0), "samples per block must be between"),
+        (EvaluationRequest(model="gone"), "does not exist"),
+        (EvaluationRequest(model=RUN, related=("a person kicking",)), "repeats the target"),
+    ]:
+        with pytest.raises(WorkbenchError, match=message):
+            bench.start_evaluation(request)
+    with pytest.raises(WorkbenchError, match="the metrics are incomplete"):
+        metrics_rows({"model": {}})
+
+
+# --- status text --------------------------------------------------------------------------------
+
+
+def test_progress_text_and_durations() -> None:
+    snap = JobSnapshot(
+        "training", "running", "step 3/40", "RUN", 3, 40, 1, (0.5, 0.25), 75.0, 2.0, 18.5, None,
+        started_at=1.0,
+    )  # fmt: skip
+    assert progress_text(snap) == (
+        "running · RUN · step 3/40 (8%) · epoch 1 · loss 0.25000 · elapsed 1 min 15 s · "
+        "2.0 it/s · ETA 18.5 s\nstep 3/40"
+    )
+    assert progress_text(JobSnapshot("evaluation", message="none yet")) == "idle\nnone yet"
+    assert [duration_text(s) for s in (None, 4.25, 65, 7325)] == [
+        "-",
+        "4.2 s",
+        "1 min 05 s",
+        "2 h 02 min",
+    ]
