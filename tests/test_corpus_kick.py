@@ -22,6 +22,8 @@ def test_kick_lifts_the_named_foot_and_plants_the_other(variant, side):
     assert joints[:, support, 1].max() < 0.06  # the support foot stays down
     slide = np.linalg.norm(np.diff(joints[:, support][:, [0, 2]], axis=0), axis=1)
     assert slide.max() < 0.005  # m per frame
+    speed = np.linalg.norm(np.diff(joints, axis=0), axis=-1) * 20  # m/s
+    assert speed.max() < 16.0  # a fast snap, several frames long, no teleport
     assert joints[..., 1].min() >= 0.0
     assert result.facts.concept == "kick" and result.facts.side == side
     assert result.motion.planted.shape == (result.motion.pose.frames, NUM_JOINTS)

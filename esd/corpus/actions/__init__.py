@@ -3,7 +3,12 @@
 Importing this package imports every family module, which registers its generators.
 """
 
-from esd.corpus.actions import kick  # noqa: F401  (registers "kick")
+from esd.corpus.actions import (  # noqa: F401  (each module registers its concepts)
+    kick,
+    locomotion,
+    lower_body,
+    upper_body,
+)
 from esd.corpus.actions.base import ACTIONS, ActionRequest, ActionResult, generate_action
 
 __all__ = ["ACTIONS", "ActionRequest", "ActionResult", "generate_action"]
