@@ -26,6 +26,7 @@ from rich.progress import (
 
 CONSOLE = Console(stderr=True, highlight=False)
 EXIT_USAGE = 2  # exit status for bad input, as argparse uses
+PLAIN_EVERY_S = 30.0  # seconds between progress lines when the output is not a terminal
 
 
 def positive_float(text: str) -> float:
@@ -92,6 +93,8 @@ class StepProgress(AbstractContextManager):
     """
 
     def __init__(self, description: str, total: int, console: Console = CONSOLE) -> None:
+        self._description, self._total, self._console = description, total, console
+        self._last_line = time.monotonic()  # without a terminal: a plain line now and then
         self._progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -112,5 +115,16 @@ class StepProgress(AbstractContextManager):
         self._progress.stop()
 
     def update(self, step: int, status: str = "") -> None:
-        """Move the bar to ``step`` (1-based count of finished steps) and show ``status``."""
+        """Move the bar to ``step`` (1-based count of finished steps) and show ``status``.
+
+        When the console is not a terminal (a log file, CI), the bar is not drawn; a plain line
+        is printed every ``PLAIN_EVERY_S`` seconds and at the last step instead.
+        """
         self._progress.update(self._task, completed=step, status=status)
+        now = time.monotonic()
+        if not self._console.is_terminal and (
+            now - self._last_line >= PLAIN_EVERY_S or step == self._total
+        ):
+            self._last_line = now
+            stamp = time.strftime("%H:%M:%S")
+            self._console.print(f"{stamp} {self._description} {step}/{self._total} {status}")

@@ -1,0 +1,41 @@
+"""CLI console helpers: argparse number types, progress without a terminal."""
+
+import argparse
+import io
+import re
+
+import pytest
+from rich.console import Console
+
+from esd import console
+
+
+@pytest.mark.parametrize(
+    "parse, text, message",
+    [
+        (console.positive_int, "0", "must be at least 1"),
+        (console.positive_int, "2.5", "expected a whole number"),
+        (console.positive_float, "nan", "positive finite"),
+        (console.positive_float, "-1e-5", "positive finite"),
+        (console.positive_float, "fast", "is not a number"),
+        (console.seed_int, "-3", "seed must be >= 0"),
+    ],
+)
+def test_number_types_refuse_with_a_reason(parse, text, message):
+    with pytest.raises(argparse.ArgumentTypeError, match=message):
+        parse(text)
+
+
+def test_number_types_accept_good_values():
+    assert console.positive_int("3") == 3 and console.seed_int("0") == 0
+    assert console.positive_float("1e-5") == 1e-5
+
+
+def test_progress_prints_plain_lines_when_not_a_terminal(monkeypatch):
+    monkeypatch.setattr(console, "PLAIN_EVERY_S", 3600.0)
+    out = io.StringIO()
+    with console.StepProgress("denoiser", 3, Console(file=out, force_terminal=False)) as bar:
+        for step in (1, 2, 3):
+            bar.update(step, f"loss {step}")
+    plain = [line for line in out.getvalue().splitlines() if re.match(r"\d\d:\d\d:\d\d ", line)]
+    assert len(plain) == 1 and plain[0].endswith("denoiser 3/3 loss 3")  # interval not reached
