@@ -41,6 +41,7 @@ from esd.data import MotionFolder
 from esd.evaluation import EvalContext, EvalSettings, make_plan, run_evaluation
 from esd.evaluator import EvaluatorBundle
 from esd.generator import ARCHITECTURE_ERRORS, MotionGenerator, shared_text_encoder
+from esd.jobs import one_line
 from esd.recogniser import ConceptRecogniser
 from esd.reference import REFERENCE_FILE, ProgressFn, ReferenceSet
 from esd.report import markdown_report, rich_table
@@ -85,7 +86,7 @@ def load_evaluator(path: str | Path) -> EvaluatorBundle:
         return EvaluatorBundle.from_payload(payload)
     except ARCHITECTURE_ERRORS as err:
         raise ck.CheckpointError(
-            f"{path} does not fit this project's evaluator architecture ({_one_line(err, 200)})"
+            f"{path} does not fit this project's evaluator architecture ({one_line(err, 200)})"
         ) from None
 
 
@@ -99,15 +100,6 @@ def output_dir(name: str, checkpoints_dir: str | Path) -> Path:
     """``evaluation/`` of the model's folder; bundled models write under checkpoints_dir."""
     paths = ck.resolve_model(name, checkpoints_dir)
     return ck.run_paths(checkpoints_dir, name).eval_dir if paths.bundled else paths.eval_dir
-
-
-def _one_line(err: BaseException, limit: int | None = None) -> str:
-    """The first line of an error message (cut to ``limit`` characters: torch messages)."""
-    text = str(err).strip()
-    if isinstance(err, KeyError):  # str(KeyError) is the quoted key
-        text = f"missing entry {text}"
-    line = text.splitlines()[0] if text else type(err).__name__
-    return line if limit is None else line[:limit]
 
 
 # --- models -------------------------------------------------------------------------------------
@@ -352,7 +344,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         metrics, out_dir = evaluate(args)
         write_outputs(metrics, out_dir, args.json)
     except (ValueError, OSError) as err:  # CheckpointError, DatasetError, ReferenceError, ...
-        fail(_one_line(err))
+        fail(one_line(err))
     except KeyboardInterrupt:
         fail("interrupted; nothing was written")
     Console().print(rich_table(metrics))

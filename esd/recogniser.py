@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -80,3 +81,28 @@ class ConceptRecogniser:
         nearest = self.concepts[best]
         placed = nearest if similarity[best] >= PLACE_MIN_SIMILARITY else None
         return Placement(text, placed, float(similarity[best]), nearest)
+
+
+def recognition_accuracy(
+    recogniser: ConceptRecogniser, motion_emb: np.ndarray, labels: Sequence[Sequence[str]]
+) -> dict[str, Any]:
+    """How well the recogniser names REAL motions (N, D) with ground-truth concepts ``labels``.
+
+    ``single``: share of one-concept motions recognised as their concept, overall and per
+    concept; ``composed``: share of multi-concept motions recognised as one of their concepts.
+    Motions without labels are ignored. Values are None where no motion qualifies.
+    """
+    guesses = recogniser.recognise(motion_emb) if len(motion_emb) else []
+    single = [(g, c[0]) for g, c in zip(guesses, labels) if len(c) == 1]
+    composed = [g in c for g, c in zip(guesses, labels) if len(c) > 1]
+    per_concept = {}
+    for name in recogniser.names:
+        hits = [g == truth for g, truth in single if truth == name]
+        per_concept[name] = float(np.mean(hits)) if hits else None
+    return {
+        "single": float(np.mean([g == t for g, t in single])) if single else None,
+        "single_count": len(single),
+        "per_concept": per_concept,
+        "composed": float(np.mean(composed)) if composed else None,
+        "composed_count": len(composed),
+    }

@@ -63,7 +63,6 @@ from esd import checkpoints as ck
 from esd.denoiser import LatentDenoiser, count_parameters, select_parameters
 from esd.erase import METHODS, XT_SOURCES, ESDConfig, ESDStep, run_esd, validate_config
 from esd.evaluate import (
-    ARCHITECTURE_ERRORS,
     DEFAULT_RELATED,
     DEFAULT_TARGET,
     METRICS_NAME,
@@ -764,16 +763,10 @@ class Workbench:
             return self._generators[key]
 
     def _load(self, name: str, file: Path) -> MotionGenerator:
-        try:
-            return MotionGenerator.from_checkpoint(
-                name, file, self.checkpoints_dir, self.device, self.text_encoder
-            )
-        except ck.CheckpointError:
-            raise
-        except ARCHITECTURE_ERRORS as err:
-            raise WorkbenchError(
-                f"{file} does not fit this project's model architecture ({one_line(err, 160)})"
-            ) from None
+        """A foreign architecture raises CheckpointError there (a user error, see user_errors)."""
+        return MotionGenerator.from_checkpoint(
+            name, file, self.checkpoints_dir, self.device, self.text_encoder
+        )
 
     @user_errors
     def run_generator(self, run_name: str) -> tuple[MotionGenerator, dict[str, Any]]:
