@@ -8,7 +8,8 @@
   ``model/net_best_fid.tar`` (the EMA weights with the best validation FID of generated
   validation clips under the evaluator when one exists, else the final EMA weights).
 * ``evaluator``: the contrastive evaluator into ``checkpoints/t2m/t2m_evaluator/model/
-  evaluator.tar``, plus the evaluation reference of the test split (``reference_test.npz``).
+  evaluator.tar``, plus the evaluation reference of the test split (``reference_test.npz``,
+  beside ``model/``).
 * ``all``: evaluator, then base.
 * ``bundle``: copy a trained base model (fp16) and the evaluator into ``assets/``.
 """
@@ -318,7 +319,7 @@ def train_evaluator_stage(args: argparse.Namespace, device: torch.device) -> Non
     }
     ck.save_checkpoint(bundle.to_payload(), run.model_dir / EVALUATOR_FILE)
     reference = ReferenceSet.build(folder, bundle, split="test")
-    reference.save(run.model_dir / REFERENCE_FILE)
+    reference.save(run.root / REFERENCE_FILE)  # beside model/, where esd.evaluate looks
     log(f"evaluator trained in {minutes:.1f} min; reference of {len(reference)} test clips saved")
 
 
@@ -333,12 +334,12 @@ def bundle_assets(args: argparse.Namespace) -> None:
     target = ck.RunPaths(ck.ASSETS_DIR / args.name)
     ck.save_checkpoint(generator.to_payload(half=True), target.best)
     shutil.copyfile(run.opt_file, target.opt_file)
-    evaluator = ck.run_paths(args.checkpoints_dir, ck.EVALUATOR_NAME).model_dir
-    destination = ck.ASSETS_DIR / ck.EVALUATOR_NAME / "model"
-    destination.mkdir(parents=True, exist_ok=True)
-    for name in (EVALUATOR_FILE, REFERENCE_FILE):
-        shutil.copyfile(evaluator / name, destination / name)
-    CONSOLE.print(f"bundled {target.best} and {destination}")
+    evaluator = ck.run_paths(args.checkpoints_dir, ck.EVALUATOR_NAME)
+    destination = ck.RunPaths(ck.ASSETS_DIR / ck.EVALUATOR_NAME)
+    destination.model_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(evaluator.model_dir / EVALUATOR_FILE, destination.model_dir / EVALUATOR_FILE)
+    shutil.copyfile(evaluator.root / REFERENCE_FILE, destination.root / REFERENCE_FILE)
+    CONSOLE.print(f"bundled {target.best} and {destination.root}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -73,3 +73,22 @@ def test_existing_run_needs_resume_or_overwrite(data, tmp_path, capsys):
     with pytest.raises(SystemExit):
         run(data, tmp_path, "--denoiser_steps", "1")
     assert "--resume" in capsys.readouterr().err
+
+
+def test_evaluator_stage_writes_what_evaluate_and_bundle_read(data, tmp_path, monkeypatch):
+    from esd import pretrain
+    from esd.evaluate import default_reference, resolve_evaluator
+    from esd.reference import ReferenceSet
+
+    dirs = ["--data_root", str(data), "--checkpoints_dir", str(tmp_path)]
+    pretrain.main(["evaluator", *dirs, "--evaluator_steps", "2"])
+    evaluator = resolve_evaluator(None, tmp_path)
+    assert evaluator == ck.run_paths(tmp_path, ck.EVALUATOR_NAME).model_dir / "evaluator.tar"
+    assert len(ReferenceSet.load(default_reference(evaluator))) > 0  # where evaluate looks
+    run(data, tmp_path, "--denoiser_steps", "2")
+    assets = tmp_path / "assets"
+    monkeypatch.setattr(ck, "ASSETS_DIR", assets)
+    pretrain.main(["bundle", "--name", "tiny", "--checkpoints_dir", str(tmp_path)])
+    bundled = assets / ck.EVALUATOR_NAME / "model" / "evaluator.tar"
+    assert bundled.is_file() and (assets / "tiny" / "model" / "net_best_fid.tar").is_file()
+    assert len(ReferenceSet.load(default_reference(bundled))) > 0
