@@ -149,7 +149,7 @@ def make_validator(
     prompts = [r.captions[0] for r in records]
     real = torch.zeros(len(records), max(lengths), records[0].features.shape[1])
     for row, (r, n) in enumerate(zip(records, lengths)):
-        real[row, :n] = torch.from_numpy(np.asarray(r.features[:n]))
+        real[row, :n] = torch.from_numpy(np.array(r.features[:n]))  # a writable copy
     real_emb = evaluator.embed_motion(real, torch.tensor(lengths)).numpy()
 
     def fid_of(denoiser) -> float:
