@@ -10,6 +10,8 @@
 * ``evaluator``: the contrastive evaluator into ``checkpoints/t2m/t2m_evaluator/model/
   evaluator.tar``, plus the evaluation reference of the test split (``reference_test.npz``,
   beside ``model/``).
+* ``reference``: rebuild only ``reference_test.npz`` of the trained evaluator from
+  ``--data_root`` (after the corpus changed its held-out phrasings, say; no training).
 * ``all``: evaluator, then base.
 * ``bundle``: copy a trained base model (fp16) and the evaluator into ``assets/``.
 """
@@ -50,7 +52,7 @@ from esd.train_vae import VAETrainConfig, reconstruction_mpjpe, train_vae
 from esd.vae import MotionVAE, VAEConfig
 
 DEFAULT_DATA_ROOT = Path("data/t2m_synth")
-STAGES = ("base", "evaluator", "all", "bundle")
+STAGES = ("base", "evaluator", "reference", "all", "bundle")
 EVALUATOR_FILE = "evaluator.tar"
 REFERENCE_FILE = "reference_test.npz"
 VALIDATION_CLIPS = 128  # validation clips generated for the FID criterion
@@ -318,9 +320,26 @@ def train_evaluator_stage(args: argparse.Namespace, device: torch.device) -> Non
         "config": asdict(cfg),
     }
     ck.save_checkpoint(bundle.to_payload(), run.model_dir / EVALUATOR_FILE)
+    log(f"evaluator trained in {minutes:.1f} min")
+    build_reference(run, folder, bundle, log)
+
+
+def build_reference(
+    run: ck.RunPaths, folder: MotionFolder, bundle: EvaluatorBundle, log: RunLog
+) -> None:
+    """The test split's reference set, beside model/ (where esd.evaluate looks for it)."""
     reference = ReferenceSet.build(folder, bundle, split="test")
-    reference.save(run.root / REFERENCE_FILE)  # beside model/, where esd.evaluate looks
-    log(f"evaluator trained in {minutes:.1f} min; reference of {len(reference)} test clips saved")
+    reference.save(run.root / REFERENCE_FILE)
+    log(f"reference set of {len(reference)} test clips saved to {run.root / REFERENCE_FILE}")
+
+
+def reference_stage(args: argparse.Namespace) -> None:
+    run = ck.run_paths(args.checkpoints_dir, ck.EVALUATOR_NAME)
+    path = run.model_dir / EVALUATOR_FILE
+    if not path.is_file():
+        raise ValueError(f"no trained evaluator at {path}; run `python -m esd.pretrain evaluator`")
+    bundle = EvaluatorBundle.from_payload(ck.load_checkpoint(path, kind="evaluator"))
+    build_reference(run, open_folder(args.data_root), bundle, RunLog(run.logs_dir / "train.log"))
 
 
 # --- bundling ---------------------------------------------------------------------------------
@@ -354,6 +373,8 @@ def main(argv: list[str] | None = None) -> None:
             train_evaluator_stage(args, device)
         if args.stage in ("base", "all"):
             train_base(args, device)
+        if args.stage == "reference":
+            reference_stage(args)
         if args.stage == "bundle":
             bundle_assets(args)
     except (ValueError, DatasetError, ck.CheckpointError, FileNotFoundError) as err:

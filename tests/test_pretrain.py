@@ -84,7 +84,11 @@ def test_evaluator_stage_writes_what_evaluate_and_bundle_read(data, tmp_path, mo
     pretrain.main(["evaluator", *dirs, "--evaluator_steps", "2"])
     evaluator = resolve_evaluator(None, tmp_path)
     assert evaluator == ck.run_paths(tmp_path, ck.EVALUATOR_NAME).model_dir / "evaluator.tar"
-    assert len(ReferenceSet.load(default_reference(evaluator))) > 0  # where evaluate looks
+    reference = default_reference(evaluator)
+    assert len(ReferenceSet.load(reference)) > 0  # where evaluate looks
+    reference.unlink()
+    pretrain.main(["reference", *dirs])  # rebuilt from the data, no training
+    assert len(ReferenceSet.load(reference)) > 0
     run(data, tmp_path, "--denoiser_steps", "2")
     assets = tmp_path / "assets"
     monkeypatch.setattr(ck, "ASSETS_DIR", assets)

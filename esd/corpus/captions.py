@@ -19,8 +19,10 @@ Templates are small predicate patterns per concept and variant ("*": any variant
 
 A template that needs a side only applies to segments with one; alternatives that need a side
 are skipped for segments without. The vocabulary of each concept stays its own (a jump caption
-never says "kick"), and ``HELDOUT_PHRASINGS`` holds paraphrases built from words the concept's
-templates never use, so the evaluation can test that an erasure reaches unseen phrasings.
+never says "kick"), and ``HELDOUT_PHRASINGS`` holds sentences no caption can be: the
+concept's own verb in everyday contexts ("a soccer player kicks a ball") with nouns and shapes its
+templates never use, so the evaluation can test that an erasure reaches unseen phrasings that the
+base model still understands (bare synonyms such as "punts" it never learnt to read).
 
 ``pos_tokens`` writes HumanML3D's token field ("a/DET person/NOUN kick/VERB ...") with a small
 rule-based tagger over the lexicon of the words used here (unknown words: NOUN).
@@ -827,157 +829,154 @@ TEMPLATES: dict[str, dict[str, tuple[str, ...]]] = {
 # Paraphrases no template produces: each uses a verb or noun the concept's templates never use.
 HELDOUT_PHRASINGS: dict[str, tuple[str, ...]] = {
     "walk": (
-        "someone ambles along",
-        "a person strolls across the room",
-        "a figure saunters ahead",
-        "someone treks forward on foot",
-        "a person wanders slowly around the room",
+        "an elderly man walks slowly through a park",
+        "a person walks to the kitchen",
+        "someone is walking down a hallway",
+        "a woman walks over to a window",
     ),
     "run": (
-        "someone sprints ahead",
-        "a person dashes across the room",
-        "a figure races forward at full speed",
-        "someone bolts away quickly",
+        "a person runs to catch a bus",
+        "an athlete runs along a track",
+        "a man runs away from a dog",
+        "someone runs down the street in a hurry",
     ),
     "jump": (
-        "someone springs into the air",
-        "a person leaps upward",
-        "a figure bounds off the ground",
-        "someone vaults upward off both feet",
+        "a child jumps over a puddle",
+        "a person jumps for joy",
+        "someone jumps to reach a high shelf",
+        "an athlete jumps as high as possible",
     ),
     "kick": (
-        "someone delivers a blow with the foot",
-        "a person boots something hard",
-        "a figure lashes out with a leg",
-        "someone punts an imaginary ball",
+        "a soccer player kicks a ball",
+        "a child kicks a pebble down the road",
+        "someone kicks a door open",
+        "a person angrily kicks a bucket",
     ),
     "punch": (
-        "someone strikes with a closed fist",
-        "a person socks the air",
-        "a figure hits out with the knuckles",
-        "someone spars with an invisible opponent",
-        "a person boxes at the air",
+        "a boxer punches a heavy bag",
+        "someone punches the air in celebration",
+        "an angry man punches a wall",
+        "a fighter is punching at an opponent",
     ),
     "lunge": (
-        "someone drops into a split stance",
-        "a person strides forward and sinks the back knee",
-        "a figure does a fencing advance",
-        "someone takes a long stride and bends the front knee",
+        "a fencer lunges toward an opponent",
+        "someone lunges forward during a workout",
+        "a person lunges across the gym floor",
+        "an athlete does lunges to warm up the legs",
     ),
     "squat": (
-        "someone dips low by flexing the knees",
-        "a person does a series of knee dips",
-        "a figure lowers the hips toward the heels",
-        "someone hunkers down with the heels flat",
+        "a weightlifter squats with an imaginary barbell",
+        "someone squats to look under a table",
+        "a person squats as part of a workout",
+        "an athlete squats down low and holds it",
     ),
     "wave": (
-        "someone signals hello with a hand",
-        "a person gestures goodbye",
-        "a figure flaps a hand in greeting",
-        "someone hails a friend across the room",
+        "someone waves at a passing car",
+        "a child waves to its mother",
+        "a person waves from across the street",
+        "someone is waving to get attention",
     ),
     "raise_arms": (
-        "someone hoists both hands skyward",
-        "a person reaches for the sky",
-        "a figure elevates both arms",
-        "someone holds the hands aloft in surrender",
+        "a fan raises both arms at a concert",
+        "someone raises their hands to ask a question",
+        "a person raises both arms in victory",
+        "the winner lifts both arms up high",
     ),
     "clap": (
-        "someone slaps their palms together",
-        "a person gives a round of applause",
-        "a figure smacks the palms together",
-        "someone pats the palms against each other",
+        "an audience member claps after a show",
+        "someone claps along to music",
+        "a person claps to cheer on a team",
+        "a teacher claps to get attention",
     ),
     "sit_down": (
-        "someone plops onto a bench",
-        "a person perches on a stool",
-        "a figure drops onto a couch",
-        "someone lowers their bottom onto a seat",
+        "a tired person sits down on a sofa",
+        "someone sits down at a desk",
+        "a man sits down to rest his legs",
+        "a woman sits down on a park bench",
     ),
     "stand_up": (
-        "someone leaves the chair and straightens up",
-        "a person pulls themselves upright",
-        "a figure heaves out of the chair",
-        "someone comes upright out of the armchair",
+        "a student stands up from a desk",
+        "someone stands up to greet a guest",
+        "a person gets up from the sofa",
+        "the man stands up after a long meeting",
     ),
     "kneel": (
-        "someone genuflects",
-        "a person sinks onto their knees",
-        "a figure rests on bent knees",
-        "someone goes down into a proposal pose",
+        "a knight kneels before a king",
+        "someone kneels to tie a shoelace",
+        "a person kneels down in a church",
+        "a gardener kneels beside a flower bed",
     ),
     "bow": (
-        "someone tips the upper body forward in greeting",
-        "a person inclines the torso politely",
-        "a figure makes a courteous forward dip",
-        "someone bends at the waist in respect",
+        "an actor bows to the audience",
+        "someone bows after a performance",
+        "a student bows to the teacher",
+        "a person bows politely to a guest",
     ),
     "spin": (
-        "someone twirls around",
-        "a person pirouettes",
-        "a figure whirls around on the spot",
-        "someone revolves in place",
+        "a ballerina spins on the spot",
+        "a child spins around until dizzy",
+        "someone spins to look behind them",
+        "a figure skater spins in place",
     ),
     "throw": (
-        "someone hurls an object",
-        "a person pitches a baseball",
-        "a figure flings something across the room",
-        "someone lobs a stone",
+        "a pitcher throws a baseball",
+        "someone throws a frisbee to a friend",
+        "a person throws a stone into a lake",
+        "a quarterback throws a long pass",
     ),
     "stretch": (
-        "someone limbers up",
-        "a person loosens up the muscles",
-        "a figure warms up the body",
-        "someone lengthens the spine",
+        "an athlete stretches before a match",
+        "someone stretches after waking up",
+        "a yoga student stretches the whole body",
+        "a person stretches to ease a sore back",
     ),
     "dance": (
-        "someone boogies",
-        "a person jives energetically",
-        "a figure cuts a rug",
-        "someone performs a dance routine",
+        "a guest dances at a wedding",
+        "someone dances at a nightclub",
+        "a person dances happily in the kitchen",
+        "a performer dances on a stage",
     ),
     "balance": (
-        "someone steadies themselves on one limb",
-        "a person teeters on a single foot",
-        "a figure poses on one leg like a flamingo",
-        "someone remains upright on a single leg",
+        "a gymnast balances on one leg",
+        "someone balances on one foot like a flamingo",
+        "a yoga student balances in tree pose",
+        "a person balances on a narrow beam",
     ),
     "push": (
-        "someone shoves something away",
-        "a person presses against a heavy door",
-        "a figure thrusts both palms outward",
-        "someone nudges an object forward",
+        "someone pushes a heavy box across the floor",
+        "a person pushes a stalled car",
+        "a man pushes a lawn mower across the yard",
+        "someone pushes a shopping cart",
     ),
     "pick_up": (
-        "someone retrieves an item from the floor",
-        "a person gathers something off the ground",
-        "a figure collects an object lying on the floor",
-        "someone scoops a box up from the ground",
-        "a person fetches a bag from the floor",
+        "someone picks up a dropped phone",
+        "a child picks up a toy",
+        "a person picks up the laundry from the floor",
+        "someone picks a coin up off the ground",
     ),
     "arm_circles": (
-        "someone windmills their arms",
-        "a person churns the arms in loops",
-        "a figure sweeps both arms around in rings",
-        "someone cranks the arms around like wheels",
+        "someone circles their arms to warm up the shoulders",
+        "an athlete circles both arms before a race",
+        "a person circles the arms like a windmill",
+        "a coach circles their arms during a warm up",
     ),
     "swing": (
-        "someone tees off with a driver",
-        "a person drives a ball down the fairway",
-        "a figure cracks a ball with a wooden stick",
-        "someone takes a cut at the plate like a slugger",
+        "a baseball player swings at a pitch",
+        "someone swings a tennis racket",
+        "a golfer swings at the ball on the tee",
+        "a person swings an axe at a log",
     ),
     "climb": (
-        "someone scales a wall",
-        "a person ascends a rope",
-        "a figure clambers up a cliff",
-        "someone scrambles up a rope ladder",
+        "a firefighter climbs a ladder",
+        "someone climbs a rock wall",
+        "a person climbs up into an attic",
+        "a child climbs a tree",
     ),
     "swim": (
-        "someone paddles through the water",
-        "a person does the front crawl",
-        "a figure treads water",
-        "someone mimes a backstroke",
+        "someone swims laps in a pool",
+        "a person swims across a lake",
+        "a swimmer swims freestyle in a race",
+        "someone pretends to swim in the air",
     ),
 }
 
@@ -1002,6 +1001,7 @@ VERBS = frozenset(
     pirouette whirl revolve hurl pitch fling lob limber loosen warm lengthen boogie jive cut
     steady teeter pose remain shove press thrust nudge retrieve gather collect lie scoop fetch
     windmill churn sweep crank tee drive crack scale ascend clamber scramble paddle tread mime
+    catch ask greet look cheer tie wake
     """)
 )
 DOUBLED_FINALS = frozenset(  # verbs that double their last letter before "-ing"
@@ -1026,30 +1026,44 @@ NOUNS = frozenset(
     applause smack bench stool couch bottom armchair proposal pose respect stone spine rug routine
     limb flamingo rope cliff water crawl backstroke ring wheel driver fairway stick cut plate
     slugger couple lead
+    actor athlete attention attic audience axe ballerina barbell beam bed bus car cart
+    celebration child church coach coin concert desk dog fan fencer fighter firefighter flower
+    frisbee gardener guest gym gymnast hallway hurry joy karate king kitchen knight lake lap lawn
+    log match meeting member mother mower park part pass performance performer phone pitcher
+    pool puddle quarterback question racket rock shelf shoelace show skater soccer sofa stage
+    street student table target teacher team tennis toy track tree victory wedding weightlifter
+    window winner workout yard yoga bucket nightclub laundry pebble road
     """)
 )
 IRREGULAR_PLURALS = {"foot": "feet", "series": "series"}
-SUBJECT_NOUNS = frozenset({"person", "man", "woman", "figure", "human", "individual"})
+SUBJECT_NOUNS = frozenset(  # a verb-or-noun word right after one of these is the verb
+    _words("""
+    person man woman figure human individual actor athlete ballerina boxer child coach fan
+    fencer fighter firefighter gardener golfer guest gymnast knight member performer pitcher
+    player quarterback skater student swimmer teacher weightlifter winner
+    """)
+)
 SUBJECT_PRONOUNS = frozenset({"someone", "he", "she", "they", "which", "that"})
 WORDS_BY_TAG = {  # the closed classes and other words that are never verbs or nouns here
-    "DET": "a an the his her their some both each all",
-    "PRON": "someone something he she they himself herself themselves them that which",
+    "DET": "a an the his her their some both each all its",
+    "PRON": "someone something he she they himself herself themselves them that which it",
     "NUM": " ".join(NUMBER_WORDS[1:]),
     "ADP": """with on in into onto from to toward at of off against across above below through
-        for like by over up down""",
+        for like by over up down behind beside during under""",
     "CCONJ": "and or",
-    "SCONJ": "before after while as if",
+    "SCONJ": "before after while as if until",
     "AUX": "is",
     "INTJ": "hello goodbye",
     "ADV": """forward forwards ahead straight backward backwards back sideways laterally around
         along again away together overhead upward lightly deeply slightly low high higher out
         hard firmly powerfully happily energetically cheerfully once twice repeatedly then first
         afterwards quickly rapidly swiftly slowly very far fast underhand overhand aloft skyward
-        outward upright politely forth""",
+        outward upright politely forth angrily""",
     "ADJ": """left right few several short little small big wide large full complete sharp light
         steady easy vertical long same circular deep heavy good relaxed loose single other bent
         friendly polite formal slight possible slow open close closed invisible imaginary split
-        upper courteous flat wooden""",
+        upper courteous flat wooden angry dizzy dropped elderly loud narrow passing shopping
+        sore stalled tired whole""",
 }
 WORD_TAGS = {word: tag for tag, words in WORDS_BY_TAG.items() for word in _words(words)}
 IRREGULAR_LEMMAS = {"is": "be"}
