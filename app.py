@@ -29,7 +29,7 @@ import gradio as gr
 import pandas as pd
 
 from esd import checkpoints as ck
-from esd.erase import METHODS, XT_SOURCES, ESDConfig
+from esd.erase import METHODS, RECIPE, XT_SOURCES
 from esd.evaluate import DEFAULT_RELATED, DEFAULT_TARGET
 from esd.generator import DEFAULT_STEPS
 from esd.jobs import FAILED, STOPPING, one_line
@@ -353,19 +353,20 @@ def _training_tab(bases: list[str]) -> SimpleNamespace:
             ui.related = gr.Textbox(
                 "\n".join(DEFAULT_RELATED), lines=3, label="Related concepts (kept), one per line"
             )
-            ui.eta = gr.Slider(*GUIDANCE_RANGE, value=1.0, step=0.1, label="Negative guidance η")
-            ui.lr = gr.Number(ESDConfig.lr, label="Learning rate", step=1e-6)
+            eta = RECIPE.negative_guidance
+            ui.eta = gr.Slider(*GUIDANCE_RANGE, value=eta, step=0.1, label="Negative guidance η")
+            ui.lr = gr.Number(RECIPE.lr, label="Learning rate", step=1e-6)
             with gr.Row():
-                ui.unit = gr.Radio(list(RUN_LENGTH_UNITS), value="epochs", label="Length in")
-                ui.count = gr.Number(ESDConfig.epochs, label="Epochs / iterations")
+                ui.unit = gr.Radio(list(RUN_LENGTH_UNITS), value="iterations", label="Length in")
+                ui.count = gr.Number(RECIPE.iterations, label="Epochs / iterations")
             with gr.Row():
-                ui.batch = gr.Number(ESDConfig.batch_size, label="Batch size")
-                ui.seed = gr.Number(ESDConfig.seed, label="Seed")
-            ui.method = gr.Radio(list(METHODS), value=ESDConfig.method, label="Trained parameters")
+                ui.batch = gr.Number(RECIPE.batch_size, label="Batch size")
+                ui.seed = gr.Number(RECIPE.seed, label="Seed")
+            ui.method = gr.Radio(list(METHODS), value=RECIPE.method, label="Trained parameters")
             with gr.Accordion("Advanced", open=False):
-                ui.xt_source = gr.Radio(list(XT_SOURCES), value=ESDConfig.xt_source, label="x_t")
-                ui.trajectories = gr.Number(ESDConfig.trajectories, label="Teacher trajectories")
-                ui.ddim_steps = gr.Number(ESDConfig.ddim_steps, label="DDIM steps per trajectory")
+                ui.xt_source = gr.Radio(list(XT_SOURCES), value=RECIPE.xt_source, label="x_t")
+                ui.trajectories = gr.Number(RECIPE.trajectories, label="Teacher trajectories")
+                ui.ddim_steps = gr.Number(RECIPE.ddim_steps, label="DDIM steps per trajectory")
                 ui.existing = gr.Radio(
                     list(EXISTING_RUN), value=next(iter(EXISTING_RUN)), label="If the run exists"
                 )

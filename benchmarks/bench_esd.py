@@ -37,11 +37,10 @@ if __package__ in (None, ""):  # run as a script: make the project root importab
 
 from esd import checkpoints as ck
 from esd import evaluate as cli
-from esd.erase import ESDConfig, run_esd
+from esd.erase import RECIPE, ESDConfig, run_esd
 from esd.evaluation import EvalSettings, compare, evaluate_model, make_plan
 from esd.generator import MotionGenerator, shared_text_encoder
 from esd.runtime import pick_device
-from esd.train import DEFAULT_RECIPE
 
 RECIPES: dict[str, dict[str, Any]] = {  # name -> ESDConfig overrides of the default recipe
     "default": {},
@@ -123,7 +122,7 @@ def main() -> None:
         args.name, None, args.checkpoints_dir, device, shared_text_encoder(device)
     )
     settings = EvalSettings.quick() if args.preset == "quick" else EvalSettings.full()
-    default = replace(ESDConfig(), **DEFAULT_RECIPE)
+    default = RECIPE
     plan = make_plan(context, default.concepts[0], list(cli.DEFAULT_RELATED), settings)
     began = time.perf_counter()
     base_block = evaluate_model(base, plan, context, settings, {"name": args.name})

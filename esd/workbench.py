@@ -61,7 +61,7 @@ import numpy as np
 
 from esd import checkpoints as ck
 from esd.denoiser import LatentDenoiser, count_parameters, select_parameters
-from esd.erase import METHODS, XT_SOURCES, ESDConfig, ESDStep, run_esd, validate_config
+from esd.erase import METHODS, RECIPE, XT_SOURCES, ESDConfig, ESDStep, run_esd, validate_config
 from esd.evaluate import (
     DEFAULT_RELATED,
     DEFAULT_TARGET,
@@ -204,17 +204,17 @@ class TrainingRequest:
     concept: str = DEFAULT_TARGET  # the target concept (prompt) to erase
     related: tuple[str, ...] = DEFAULT_RELATED  # concepts that must survive (for evaluation)
     variants: tuple[str, ...] = ()  # more phrasings of the concept, erased too
-    negative_guidance: float = ESDConfig.negative_guidance  # eta, in GUIDANCE_RANGE
-    lr: float = ESDConfig.lr  # Adam learning rate, in LR_RANGE
-    iterations: int | None = None  # optimizer steps; None: ``epochs`` passes over the x_t
-    epochs: int = ESDConfig.epochs  # passes over the x_t samples when iterations is None
-    batch_size: int = ESDConfig.batch_size  # x_t samples per step, 1..MAX_BATCH
-    method: str = ESDConfig.method  # trained parameters: esd-x, esd-u or full
-    xt_source: str = ESDConfig.xt_source  # where x_t comes from: pool, teacher or data
-    trajectories: int = ESDConfig.trajectories  # teacher trajectories in the x_t pool
-    ddim_steps: int = ESDConfig.ddim_steps  # DDIM steps of those trajectories
-    seconds: tuple[float, float] = ESDConfig.seconds  # length range of the trajectories
-    seed: int = ESDConfig.seed  # seeds the pool, the batches and the noise
+    negative_guidance: float = RECIPE.negative_guidance  # eta, in GUIDANCE_RANGE
+    lr: float = RECIPE.lr  # Adam learning rate, in LR_RANGE
+    iterations: int | None = RECIPE.iterations  # optimizer steps; None: ``epochs`` passes
+    epochs: int = RECIPE.epochs  # passes over the x_t samples when iterations is None
+    batch_size: int = RECIPE.batch_size  # x_t samples per step, 1..MAX_BATCH
+    method: str = RECIPE.method  # trained parameters: esd-x, esd-u or full
+    xt_source: str = RECIPE.xt_source  # where x_t comes from: pool, teacher or data
+    trajectories: int = RECIPE.trajectories  # teacher trajectories in the x_t pool
+    ddim_steps: int = RECIPE.ddim_steps  # DDIM steps of those trajectories
+    seconds: tuple[float, float] = RECIPE.seconds  # length range of the trajectories
+    seed: int = RECIPE.seed  # seeds the pool, the batches and the noise
     overwrite: bool = False  # replace an existing run folder of the same name
     auto_suffix: bool = False  # keep existing runs: use the first free RUN_2, RUN_3, ...
     data_root: str = "data/t2m_synth"  # HumanML3D-format folder (xt_source "data" only)
@@ -478,7 +478,7 @@ def run_length(unit: str, count: Any) -> dict[str, int | None]:
     unit = _choice("run length unit", unit, RUN_LENGTH_UNITS)
     if unit == "iterations":
         iterations = _integer("iterations", count, 1, MAX_ITERATIONS)
-        return {"iterations": iterations, "epochs": ESDConfig.epochs}
+        return {"iterations": iterations, "epochs": RECIPE.epochs}
     return {"iterations": None, "epochs": _integer("epochs", count, 1, MAX_EPOCHS)}
 
 
