@@ -12,7 +12,8 @@ model, which is measured once. Rows:
 
 Columns: wall seconds of the erasure (x_t preparation included), seconds per iteration, the target
 concept rate on its prompts and on held-out phrasings, retain FID (relative change), retain
-R-precision top-3 (change), each related concept's rate change (points), and the verdicts.
+R-precision top-3 (change), each related concept's rate change (points), and pass/FAIL for the
+acceptance rules of efficacy / preservation / specificity (``acceptance``).
 
 Usage:
     python benchmarks/bench_esd.py                      # all recipes, full evaluation preset
@@ -52,6 +53,11 @@ RECIPES: dict[str, dict[str, Any]] = {  # name -> ESDConfig overrides of the def
 }
 
 
+MIN_RATE_BEFORE, MAX_RATE_AFTER = 0.8, 0.1  # efficacy: target concept rate before / after
+FID_RISE, R3_DROP = 0.25, 0.03  # preservation: relative retain-FID rise, R-precision top-3 drop
+RELATED_DROP = 0.10  # specificity: largest fall of a related concept's rate
+
+
 def erase(base: MotionGenerator, cfg: ESDConfig) -> tuple[MotionGenerator, dict[str, float]]:
     """Run ESD in memory; the unlearned generator and its timings."""
     first_step: list[float] = []
@@ -69,7 +75,9 @@ def erase(base: MotionGenerator, cfg: ESDConfig) -> tuple[MotionGenerator, dict[
     return base.with_denoiser(result.student), timings
 
 
-def summary_row(name: str, cfg: ESDConfig, timings: dict, verdicts: dict, block: dict) -> dict:
+def summary_row(
+    name: str, cfg: ESDConfig, timings: dict, verdicts: dict, block: dict, base: dict
+) -> dict:
     """The numbers of one table row (see the module docstring)."""
     efficacy, retain = block["efficacy"], block["preservation"]["retain"]
     return {
@@ -84,6 +92,28 @@ def summary_row(name: str, cfg: ESDConfig, timings: dict, verdicts: dict, block:
         "retain_r3": retain["r_precision"][2],
         "specificity": {k: v["concept_rate"] for k, v in block["specificity"].items()},
         "verdicts": verdicts,
+        "acceptance": acceptance(block, base),
+    }
+
+
+def acceptance(block: dict, base: dict) -> dict[str, bool]:
+    """The issue's acceptance rules (stricter than the evaluator's verdicts): efficacy: the target
+    rate (prompts and held-out phrasings) from >= 0.8 to <= 0.1; preservation: retain FID up by
+    <= 25% (relative) and R-precision top-3 down by <= 0.03; specificity: each related concept's
+    rate down by <= 10 points."""
+    e, b = block["efficacy"], base["efficacy"]
+    rates = [(e[k], b[k]) for k in ("concept_rate", "heldout_concept_rate")]
+    retain, b_retain = block["preservation"]["retain"], base["preservation"]["retain"]
+    return {
+        "efficacy": all(
+            after <= MAX_RATE_AFTER and before >= MIN_RATE_BEFORE for after, before in rates
+        ),
+        "preservation": retain["fid"] <= (1 + FID_RISE) * b_retain["fid"]
+        and b_retain["r_precision"][2] - retain["r_precision"][2] <= R3_DROP,
+        "specificity": all(
+            base["specificity"][k]["concept_rate"] - v["concept_rate"] <= RELATED_DROP + 1e-9
+            for k, v in block["specificity"].items()
+        ),
     }
 
 
@@ -95,10 +125,7 @@ def print_row(row: dict, base: dict) -> None:
         f"{k.split()[-1]} {100 * (v - base['specificity'][k]['concept_rate']):+.0f}"
         for k, v in row["specificity"].items()
     )
-    passed = "/".join(
-        "pass" if row["verdicts"][k]["pass"] else "FAIL"
-        for k in ("efficacy", "preservation", "specificity")
-    )
+    passed = "/".join("pass" if ok else "FAIL" for ok in row["acceptance"].values())
     print(
         f"{row['recipe']:<9} {row['wall_s']:6.1f} s {row['s_per_iter']:6.3f} s/it "
         f"rate {row['concept_rate']:.2f} heldout {row['heldout_concept_rate']:.2f} "
@@ -134,7 +161,8 @@ def main() -> None:
         cfg = replace(default, **RECIPES[name])
         erased, timings = erase(base, cfg)
         block = evaluate_model(erased, plan, context, settings, {"name": name})
-        rows.append(summary_row(name, cfg, timings, compare(block, base_block), block))
+        verdicts = compare(block, base_block)
+        rows.append(summary_row(name, cfg, timings, verdicts, block, base_block))
         print_row(rows[-1], base_block)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
