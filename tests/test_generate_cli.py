@@ -1,0 +1,60 @@
+"""`python -m esd.generate` on a tiny base model: the .npy it writes, seeds, and bad input."""
+
+import numpy as np
+import pytest
+
+from esd import generator
+from esd.generate import main
+from tests.tiny import write_tiny_base
+
+
+@pytest.fixture(scope="module")
+def ckpts(tmp_path_factory, text_encoder):
+    generator._SHARED_TEXT_ENCODERS["cpu"] = text_encoder  # reuse the session's loaded encoder
+    root = tmp_path_factory.mktemp("generate_cli")
+    write_tiny_base(root, text_encoder, name="tiny")
+    return root
+
+
+def run(ckpts, out, *extra):
+    argv = ["--name", "tiny", "--checkpoints_dir", str(ckpts), "--device", "cpu", "--steps", "10"]
+    return main([*argv, "--out", str(out), *extra])
+
+
+def test_writes_joints_and_features_reproducibly(ckpts, tmp_path):
+    prompts = ["--prompt", "a person kicking", "--prompt", "a person jumping"]
+    features = ["--features", str(tmp_path / "f.npy")]
+    run(ckpts, tmp_path / "a.npy", *prompts, "--seconds", "2.5", *features)
+    run(ckpts, tmp_path / "b.npy", *prompts, "--seconds", "2.5")
+    run(ckpts, tmp_path / "c.npy", *prompts, "--seconds", "2.5", "--seed", "1")
+    a, b, c = (np.load(tmp_path / f"{n}.npy") for n in "abc")
+    assert a.shape == (2, 50, 22, 3) and a.dtype == np.float32
+    assert np.load(tmp_path / "f.npy").shape == (2, 50, 263)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+    assert not list(tmp_path.glob("*.tmp"))  # written atomically
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--prompt", "a person kicking", "--seconds", "20"], "seconds must be between"),
+        (["--prompt", "   "], "is empty"),
+        (["--prompt", "x", "--steps", "3"], "--steps must be at least 10"),
+        (["--prompt", "x", "--guidance", "-2"], "--guidance must be between"),
+        (["--prompt", "x", "--seed", "-1"], "seed must be >= 0"),
+    ],
+)
+def test_bad_input_is_a_one_line_error(ckpts, tmp_path, capsys, extra, message):
+    with pytest.raises(SystemExit) as exit_info:
+        run(ckpts, tmp_path / "x.npy", *extra)
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "x.npy").exists()
+
+
+def test_unknown_model_lists_the_available_ones(ckpts, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["--name", "nope", "--checkpoints_dir", str(ckpts), "--prompt", "x", "--out",
+              str(tmp_path / "x.npy")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert "nope" in err and "tiny" in err
