@@ -29,6 +29,7 @@ from esd.corpus.rig import Pose
 from esd.skeleton import FPS, JOINT_INDEX, NUM_JOINTS
 
 TEMPO = {"slow": 1.4, "normal": 1.0, "fast": 0.72}  # duration multipliers per speed
+DEG = np.pi / 180  # radians per degree: action code states its angles in degrees
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ import numpy as np
 
 from esd.corpus import rig
 from esd.corpus.actions.base import (
+    DEG,
     TEMPO,
     ActionRequest,
     ActionResult,
@@ -33,7 +34,6 @@ from esd.corpus.actions.base import (
 from esd.corpus.curves import keyframes, pulse
 from esd.corpus.physics import BodyMotion
 
-DEG = np.pi / 180
 LIFT_THRESHOLD = 1.5 * DEG  # summed hip/knee angles above which the kicking foot is airborne
 
 # Per variant: hip flexion and abduction at the snap, pivot of the body, trunk lean (degrees).

@@ -54,6 +54,7 @@ import numpy as np
 
 from esd.corpus import rig
 from esd.corpus.actions.base import (
+    DEG,
     TEMPO,
     ActionRequest,
     ActionResult,
@@ -68,7 +69,6 @@ from esd.corpus.physics import GRAVITY, BodyMotion, ballistic_fill
 from esd.quaternion import quat_to_matrix
 from esd.skeleton import FPS, JOINT_INDEX
 
-DEG = np.pi / 180
 J = JOINT_INDEX
 FEET = ("left", "right")  # foot axis of every (T, 2, ...) array: 0 = left, 1 = right
 STAND = rig.standing_pelvis_height()  # pelvis height standing at rest (m)

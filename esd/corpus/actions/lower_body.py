@@ -49,6 +49,7 @@ import numpy as np
 
 from esd.corpus import rig
 from esd.corpus.actions.base import (
+    DEG,
     TEMPO,
     ActionRequest,
     ActionResult,
@@ -65,7 +66,6 @@ from esd.corpus.rig import CONTACT_HEIGHT, REST_OFFSETS, SIDE_SIGN, X_AXIS, axis
 from esd.quaternion import qconj, qmul, qrot
 from esd.skeleton import FPS, JOINT_INDEX
 
-DEG = np.pi / 180
 SIDES = ("left", "right")
 MAX_SECONDS = 8.2  # longest clip with every jitter at its maximum (the contract allows 8.5 s)
 TIMING_SLACK = 1.2  # how much longer than nominal jittered timings can make a clip

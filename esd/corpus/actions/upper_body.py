@@ -53,6 +53,7 @@ import numpy as np
 
 from esd.corpus import rig
 from esd.corpus.actions.base import (
+    DEG,
     TEMPO,
     ActionRequest,
     ActionResult,
@@ -66,7 +67,6 @@ from esd.corpus.curves import keyframes, minjerk, smooth_noise
 from esd.corpus.physics import BodyMotion
 from esd.skeleton import FPS, JOINT_INDEX
 
-DEG = np.pi / 180
 SIDES = ("left", "right")
 MAX_SECONDS = 8.3  # longest clip generated here (the contract allows 8.5 s)
 TIMING_SPREAD = 0.12  # jitter spread of the timings
