@@ -83,12 +83,17 @@ def serve(root: Path, text_encoder) -> Iterator[tuple[Workbench, str]]:
 def served(tmp_path_factory, text_encoder):
     """The served demo and a gradio_client bound to it."""
     root = tmp_path_factory.mktemp("app")
-    with serve(root, text_encoder) as (bench, url):
-        client = gradio_client.Client(url, verbose=False, download_files=str(root / "downloads"))
-        try:
-            yield {"bench": bench, "client": client, "url": url, "root": root}
-        finally:
-            client.close()
+    with pytest.MonkeyPatch.context() as patch:
+        # No bundled assets: these tests see only the tiny models they write (and "no evaluator").
+        patch.setattr(ck, "ASSETS_DIR", root / "no_assets")
+        with serve(root, text_encoder) as (bench, url):
+            client = gradio_client.Client(
+                url, verbose=False, download_files=str(root / "downloads")
+            )
+            try:
+                yield {"bench": bench, "client": client, "url": url, "root": root}
+            finally:
+                client.close()
 
 
 def poll_until(client, predicate, timeout: float = TIMEOUT) -> tuple:
