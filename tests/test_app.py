@@ -59,41 +59,41 @@ def form(**changes) -> list:
 
 @contextlib.contextmanager
 def serve(root: Path, text_encoder) -> Iterator[tuple[Workbench, str]]:
-    """The demo launched in-process over a tiny base model in ``root``: (workbench, url)."""
+    """The demo launched in-process over a tiny base model in ``root``: (workbench, url).
+
+    The bundled assets are hidden: the workbench sees only the tiny models written here (and no
+    evaluator until a test writes one)."""
     generator_module._SHARED_TEXT_ENCODERS["cpu"] = text_encoder
     write_tiny_base(root / "checkpoints", text_encoder)
-    bench = Workbench(root / "checkpoints", root / "outputs", "cpu", text_encoder, threads=1)
-    demo = app.build_demo(bench)
-    _, url, _ = demo.launch(
-        server_name="127.0.0.1",
-        prevent_thread_lock=True,
-        quiet=True,
-        ssr_mode=False,
-        **app.launch_options(bench),
-    )
-    try:
-        yield bench, url
-    finally:
-        bench.stop()
-        bench.wait(TIMEOUT)
-        demo.close()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ck, "ASSETS_DIR", root / "no_assets")
+        bench = Workbench(root / "checkpoints", root / "outputs", "cpu", text_encoder, threads=1)
+        demo = app.build_demo(bench)
+        _, url, _ = demo.launch(
+            server_name="127.0.0.1",
+            prevent_thread_lock=True,
+            quiet=True,
+            ssr_mode=False,
+            **app.launch_options(bench),
+        )
+        try:
+            yield bench, url
+        finally:
+            bench.stop()
+            bench.wait(TIMEOUT)
+            demo.close()
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, text_encoder):
     """The served demo and a gradio_client bound to it."""
     root = tmp_path_factory.mktemp("app")
-    with pytest.MonkeyPatch.context() as patch:
-        # No bundled assets: these tests see only the tiny models they write (and "no evaluator").
-        patch.setattr(ck, "ASSETS_DIR", root / "no_assets")
-        with serve(root, text_encoder) as (bench, url):
-            client = gradio_client.Client(
-                url, verbose=False, download_files=str(root / "downloads")
-            )
-            try:
-                yield {"bench": bench, "client": client, "url": url, "root": root}
-            finally:
-                client.close()
+    with serve(root, text_encoder) as (bench, url):
+        client = gradio_client.Client(url, verbose=False, download_files=str(root / "downloads"))
+        try:
+            yield {"bench": bench, "client": client, "url": url, "root": root}
+        finally:
+            client.close()
 
 
 def poll_until(client, predicate, timeout: float = TIMEOUT) -> tuple:
