@@ -20,14 +20,17 @@ import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
-import trimesh
 
 from esd.skeleton import FEATURE_DIM, FPS, NUM_JOINTS, PARENTS
 from viz.bvh import BvhConfig, bvh_text, read_bvh, swing_rotation
 from viz.skeleton import PLOTLY_CONFIG, as_joints
+
+if TYPE_CHECKING:
+    import trimesh
 
 __all__ = [
     "MeshStyle",
@@ -207,7 +210,7 @@ def write_mesh(
     else:
         mesh = trail_mesh(motion, trail_every or DEFAULT_TRAIL_EVERY, style)
     if suffix == ".obj":
-        data = trimesh.exchange.obj.export_obj(mesh, include_normals=False)
+        data = _trimesh().exchange.obj.export_obj(mesh, include_normals=False)
     else:
         data = mesh.export(file_type=suffix[1:])
     return atomic_write(path, data)
@@ -243,7 +246,7 @@ def _pose_parts(pose: np.ndarray, style: MeshStyle, fade: float) -> trimesh.Trim
         ]
     )
     vertices = np.concatenate([bones_v.reshape(-1, 3), joints_v.reshape(-1, 3)])  # (N, 3)
-    return trimesh.Trimesh(vertices=vertices, faces=faces, vertex_colors=colors, process=False)
+    return _trimesh().Trimesh(vertices=vertices, faces=faces, vertex_colors=colors, process=False)
 
 
 def _bone_vertices(pose: np.ndarray, unit_cylinder: np.ndarray, radius: float) -> np.ndarray:
@@ -267,14 +270,21 @@ def _instanced_faces(faces: np.ndarray, n_vertices: int, count: int, base: int) 
     return (faces[None] + shifts[:, None, None]).reshape(-1, 3)
 
 
+def _trimesh():
+    """The trimesh module, imported on the first mesh export (about 0.9 s of the app's start)."""
+    import trimesh
+
+    return trimesh
+
+
 @functools.lru_cache(maxsize=8)
 def _template(kind: str, detail: int) -> trimesh.Trimesh:
     """Unit cylinder (radius 1, z from 0 to 1, ``detail`` sides) or unit icosphere (level)."""
     if kind == "cylinder":
-        mesh = trimesh.creation.cylinder(radius=1.0, height=1.0, sections=detail)
+        mesh = _trimesh().creation.cylinder(radius=1.0, height=1.0, sections=detail)
         mesh.apply_translation([0.0, 0.0, 0.5])
         return mesh
-    return trimesh.creation.icosphere(subdivisions=detail, radius=1.0)
+    return _trimesh().creation.icosphere(subdivisions=detail, radius=1.0)
 
 
 def _faded(rgb: tuple[int, int, int], fade: float) -> np.ndarray:
@@ -286,7 +296,7 @@ def _faded(rgb: tuple[int, int, int], fade: float) -> np.ndarray:
 def _concatenate(meshes: list[trimesh.Trimesh]) -> trimesh.Trimesh:
     """One mesh from several (vertex colours kept, nothing merged or recomputed)."""
     offsets = np.cumsum([0] + [len(m.vertices) for m in meshes[:-1]])
-    return trimesh.Trimesh(
+    return _trimesh().Trimesh(
         vertices=np.concatenate([m.vertices for m in meshes]),
         faces=np.concatenate([m.faces + o for m, o in zip(meshes, offsets)]),
         vertex_colors=np.concatenate([m.visual.vertex_colors for m in meshes]),
