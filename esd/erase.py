@@ -90,6 +90,8 @@ class ESDConfig:
         return tuple(dict.fromkeys((*self.concepts, *self.variants)))
 
 
+MAX_BATCH_SIZE = 1024  # x_t samples per step; larger teacher/data batches exhaust memory
+
 # The documented default recipe (README, "Erasing a concept"): on the bundled model it erases
 # "a person kicking" in about 20 s on the 2-core CPU (benchmarks/bench_esd.py measures it). The
 # workbench form starts from it; the CLI keeps the seed's flag defaults (lr 1e-5, 10 epochs) and
@@ -115,6 +117,11 @@ def validate_config(cfg: ESDConfig) -> None:
     for name in ("batch_size", "epochs", "trajectories"):
         if int(getattr(cfg, name)) < 1:
             raise ValueError(f"{name} must be at least 1, got {getattr(cfg, name)}")
+    if int(cfg.batch_size) > MAX_BATCH_SIZE:
+        raise ValueError(
+            f"batch_size must be at most {MAX_BATCH_SIZE}, got {cfg.batch_size} (larger batches "
+            "exhaust memory; a pool epoch is already one pass over all its samples)"
+        )
     if cfg.iterations is not None and cfg.iterations < 1:
         raise ValueError(f"iterations must be at least 1, got {cfg.iterations}")
     if not 10 <= cfg.ddim_steps <= 1000:

@@ -61,7 +61,16 @@ import numpy as np
 
 from esd import checkpoints as ck
 from esd.denoiser import LatentDenoiser, count_parameters, select_parameters
-from esd.erase import METHODS, RECIPE, XT_SOURCES, ESDConfig, ESDStep, run_esd, validate_config
+from esd.erase import (
+    MAX_BATCH_SIZE,
+    METHODS,
+    RECIPE,
+    XT_SOURCES,
+    ESDConfig,
+    ESDStep,
+    run_esd,
+    validate_config,
+)
 from esd.evaluate import (
     DEFAULT_RELATED,
     DEFAULT_TARGET,
@@ -103,7 +112,6 @@ TRAIN_LOG = "train.log"  # inside the run's logs/
 LOG_EVERY = 25  # training steps between two loss lines in train.log
 GUIDANCE_RANGE = (0.5, 5.0)  # negative guidance eta the UI accepts
 LR_RANGE = (1e-8, 1e-1)  # learning rates the UI accepts
-MAX_BATCH = 1024  # larger ESD batches exhaust memory with the pooled teacher predictions
 MAX_ITERATIONS = 100_000  # optimizer steps of one run
 MAX_EPOCHS = 1_000  # epochs of one run
 MAX_TRAJECTORIES = 512  # teacher trajectories in the pool
@@ -208,7 +216,7 @@ class TrainingRequest:
     lr: float = RECIPE.lr  # Adam learning rate, in LR_RANGE
     iterations: int | None = RECIPE.iterations  # optimizer steps; None: ``epochs`` passes
     epochs: int = RECIPE.epochs  # passes over the x_t samples when iterations is None
-    batch_size: int = RECIPE.batch_size  # x_t samples per step, 1..MAX_BATCH
+    batch_size: int = RECIPE.batch_size  # x_t samples per step, 1..MAX_BATCH_SIZE
     method: str = RECIPE.method  # trained parameters: esd-x, esd-u or full
     xt_source: str = RECIPE.xt_source  # where x_t comes from: pool, teacher or data
     trajectories: int = RECIPE.trajectories  # teacher trajectories in the x_t pool
@@ -239,7 +247,7 @@ def training_config(request: TrainingRequest) -> ESDConfig:
         if iterations is None
         else _integer("iterations", iterations, 1, MAX_ITERATIONS),
         batch_size=_integer(
-            "batch size", request.batch_size, 1, MAX_BATCH, " (larger batches exhaust memory)"
+            "batch size", request.batch_size, 1, MAX_BATCH_SIZE, " (larger batches exhaust memory)"
         ),
         xt_source=_choice("x_t source", request.xt_source, XT_SOURCES),
         trajectories=_integer("trajectories", request.trajectories, 1, MAX_TRAJECTORIES),

@@ -40,6 +40,7 @@ def test_esd_target_matches_the_formula():
         (dict(lr=0.0), "lr"),
         (dict(lr=float("inf")), "lr"),
         (dict(batch_size=0), "batch_size"),
+        (dict(batch_size=10**8), "batch_size must be at most 1024"),
         (dict(method="lora"), "unknown method"),
         (dict(xt_source="noise"), "unknown xt_source"),
         (dict(iterations=0), "iterations"),

@@ -53,6 +53,7 @@ def test_the_seed_command_runs_and_writes_the_seed_layout(ckpts):
         (["--negative_guidance", "-1"], "positive finite"),
         (["--unlearn_lr", "0"], "positive finite"),
         (["--batch_size", "0"], "at least 1"),
+        (["--batch_size", "100000000"], "batch_size must be at most 1024"),
         (["--method", "lora"], "invalid choice"),
         (["--dataset_name", "kit"], "not supported"),
         (["--name", "no_such_model"], "unknown model 'no_such_model'"),
