@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import functools
 import logging
+import socket
 from collections.abc import Callable, Sequence
 from types import SimpleNamespace
 from typing import Any, TypeVar
@@ -571,10 +572,22 @@ def _port(text: str) -> int:
     return port
 
 
+def _host(text: str) -> str:
+    """An interface name or address that resolves here (else uvicorn fails with a port error)."""
+    try:
+        socket.getaddrinfo(text, None)
+    except (OSError, UnicodeError) as err:
+        raise argparse.ArgumentTypeError(
+            f"host {text!r} does not resolve to an address ({err}); use 127.0.0.1 or 0.0.0.0"
+        ) from None
+    return text
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python app.py", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--host",
+        type=_host,
         default="127.0.0.1",
         help="interface to serve on (default loopback; 0.0.0.0 exposes the "
         "workbench, which has no login, to the network)",

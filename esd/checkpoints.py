@@ -116,6 +116,24 @@ def save_checkpoint(payload: Mapping[str, Any], path: str | Path) -> Path:
     return path
 
 
+WEIGHTS_ONLY_MARKER = "WeightsUnpickler error:"  # where torch states why weights_only refused
+
+
+def load_error_reason(err: BaseException, limit: int = 200) -> str:
+    """The useful part of a ``torch.load`` failure, on one line of at most ``limit`` characters.
+
+    For a ``weights_only=True`` refusal torch's first lines advise ``weights_only=False`` (which
+    this project never does); the reason is what follows its WeightsUnpickler marker.
+    """
+    text = str(err).strip()
+    if WEIGHTS_ONLY_MARKER in text:
+        reason = " ".join(text.split(WEIGHTS_ONLY_MARKER, 1)[1].split())
+        for advice in (". Please", " Check the documentation"):  # torch's advice, not the reason
+            reason = reason.split(advice)[0]
+        return f"weights_only=True refused it ({reason.rstrip('.')[:limit]})"
+    return text.splitlines()[0][:limit] if text else type(err).__name__
+
+
 def load_checkpoint(
     path: str | Path, kind: str | tuple[str, ...] | None = None, map_location: str = "cpu"
 ) -> dict[str, Any]:
@@ -130,10 +148,9 @@ def load_checkpoint(
     try:
         data = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # the unpickler raises many types on corrupt bytes
-        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise CheckpointError(
             f"{path} is not a readable checkpoint (corrupt, truncated or not saved by this "
-            f"project): {first_line[:200]}"
+            f"project): {load_error_reason(err)}"
         ) from None
     if not isinstance(data, dict) or data.get("format") != FORMAT_TAG:
         raise CheckpointError(

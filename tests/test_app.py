@@ -271,17 +271,30 @@ def test_a_reloaded_page_finds_the_running_job(served, stopped_run) -> None:
     assert ui.load()[3].active is False
 
 
-def test_main_reports_bad_settings_in_one_line(capsys) -> None:
-    if torch.cuda.is_available():
-        pytest.skip("this machine has CUDA: --device cuda is valid here")
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--port", "70000"], "port must be in 1..65535"),
+        (["--host", "0.0.0.0.1"], "host '0.0.0.0.1' does not resolve"),
+    ],
+)
+def test_main_reports_bad_settings_in_one_line(argv, message, capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        app.main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+@pytest.mark.skipif(
+    torch.cuda.is_available(), reason="this machine has CUDA: --device cuda is valid"
+)
+def test_main_refuses_cuda_without_a_gpu(capsys) -> None:
     with pytest.raises(SystemExit) as info:
         app.main(["--device", "cuda", "--port", "7999"])
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert "no CUDA GPU is available" in err and "Traceback" not in err
-    with pytest.raises(SystemExit):
-        app.main(["--port", "70000"])
-    assert "port must be in 1..65535" in capsys.readouterr().err
 
 
 # --- the figures the UI shows -------------------------------------------------------------------

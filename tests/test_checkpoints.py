@@ -55,8 +55,11 @@ def test_load_errors_are_clear(tmp_path):
 def test_load_refuses_arbitrary_pickles(tmp_path):
     evil = tmp_path / "evil.tar"
     torch.save({"format": ck.FORMAT_TAG, "kind": "base", "obj": ck.RunPaths(tmp_path)}, evil)
-    with pytest.raises(ck.CheckpointError, match="not a readable checkpoint"):
+    with pytest.raises(ck.CheckpointError, match="not a readable checkpoint") as info:
         ck.load_checkpoint(evil)
+    message = str(info.value)  # the reason, without torch's advice to load with weights_only=False
+    assert "weights_only=True refused it (Unsupported global" in message and "RunPaths" in message
+    assert "weights_only` set to `False`" not in message and "\n" not in message
 
 
 def test_concept_slug_is_folder_safe():
