@@ -10,6 +10,7 @@ import argparse
 import math
 import sys
 import time
+import warnings
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import NoReturn
@@ -61,6 +62,15 @@ def seed_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"seed must be >= 0, got {value}")
     return value
+
+
+def plain_warnings() -> None:
+    """Show Python warnings as one ``warning: ...`` line each (no file, line or source echo)."""
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        CONSOLE.print(f"warning: {message}", style="yellow", soft_wrap=True, markup=False)
+
+    warnings.showwarning = show
 
 
 def fail(message: str) -> NoReturn:

@@ -36,7 +36,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from esd import checkpoints as ck
-from esd.console import CONSOLE, fail, positive_int, seed_int
+from esd.console import CONSOLE, fail, plain_warnings, positive_int, seed_int
 from esd.data import MotionFolder
 from esd.evaluation import EvalContext, EvalSettings, make_plan, run_evaluation
 from esd.evaluator import EvaluatorBundle
@@ -339,6 +339,7 @@ def write_outputs(metrics: dict[str, Any], out_dir: Path, json_path: Path | None
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    plain_warnings()
     check_concepts(args)
     try:
         metrics, out_dir = evaluate(args)

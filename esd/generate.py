@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from esd import checkpoints as ck
-from esd.console import CONSOLE, fail, positive_float, positive_int, seed_int
+from esd.console import CONSOLE, fail, plain_warnings, positive_float, positive_int, seed_int
 from esd.generator import DEFAULT_GUIDANCE, DEFAULT_STEPS, MotionGenerator, frames_from_seconds
 from esd.runtime import seed_everything
 
@@ -72,6 +72,7 @@ def check_args(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    plain_warnings()
     try:
         check_args(args)
         seed_everything(args.seed)

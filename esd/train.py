@@ -24,7 +24,16 @@ import numpy as np
 import torch
 
 from esd import checkpoints as ck
-from esd.console import CONSOLE, RunLog, StepProgress, fail, positive_float, positive_int, seed_int
+from esd.console import (
+    CONSOLE,
+    RunLog,
+    StepProgress,
+    fail,
+    plain_warnings,
+    positive_float,
+    positive_int,
+    seed_int,
+)
 from esd.data import DatasetError, MotionFolder
 from esd.erase import METHODS, XT_SOURCES, ESDConfig, ESDResult, run_esd, validate_config
 from esd.generator import MotionGenerator
@@ -228,6 +237,7 @@ def train(args: argparse.Namespace) -> ESDResult:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    plain_warnings()
     try:
         train(args)
     except (ValueError, DatasetError, ck.CheckpointError) as err:

@@ -58,3 +58,12 @@ def test_unknown_model_lists_the_available_ones(ckpts, tmp_path, capsys):
               str(tmp_path / "x.npy")])  # fmt: skip
     err = capsys.readouterr().err
     assert "nope" in err and "tiny" in err
+
+
+def test_an_over_long_prompt_is_truncated_with_one_warning_line(ckpts, tmp_path, capsys):
+    run(ckpts, tmp_path / "long.npy", "--prompt", "a person kicking " * 100, "--seconds", "2")
+    assert np.load(tmp_path / "long.npy").shape == (1, 40, 22, 3)
+    err = capsys.readouterr().err
+    warning = [line for line in err.splitlines() if line.startswith("warning: prompt")]
+    assert len(warning) == 1 and "truncated" in warning[0] and "..." in warning[0]
+    assert "UserWarning" not in err and "Token indices sequence length" not in err
