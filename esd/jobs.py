@@ -200,9 +200,7 @@ class BackgroundJob:
 
     def update(self, **changes: Any) -> None:
         """Replace snapshot fields; a requested stop keeps the state at ``stopping``."""
-        unknown = set(changes) - _FIELD_NAMES
-        if unknown:
-            raise TypeError(f"unknown snapshot fields: {sorted(unknown)}")
+        self._check_fields(changes)
         with self._lock:
             if self._stop.is_set() and changes.get("state") in (PREPARING, RUNNING):
                 changes["state"] = STOPPING
@@ -232,22 +230,34 @@ class BackgroundJob:
         threads: int,
         on_failure: Callable[[BaseException, str], None] | None,
     ) -> None:
+        ended = False  # by this thread: once set, a new job may already own the snapshot
         try:
             with torch_threads(threads):
                 outcome = work(self)
+            self._check_fields(outcome.updates)
             self._finish(outcome.state, outcome.message, error=None, **outcome.updates)
+            ended = True
         except Exception as err:  # a job must never take the server down
             error = one_line(err)
             if on_failure is not None:
                 with contextlib.suppress(Exception):  # logging the failure must not fail
                     on_failure(err, traceback.format_exc())
             self._finish(FAILED, f"{self.kind} failed: {error}", error=error)
+            ended = True
         finally:
-            if self.active:  # BaseException (e.g. SystemExit) inside the work
+            if not ended:  # BaseException (e.g. SystemExit) inside the work
                 self._finish(FAILED, f"{self.kind} was interrupted", error="interrupted")
+
+    @staticmethod
+    def _check_fields(changes: dict[str, Any]) -> None:
+        unknown = set(changes) - _FIELD_NAMES
+        if unknown:
+            raise TypeError(f"unknown snapshot fields: {sorted(unknown)}")
 
     def _finish(self, state: str, message: str, **changes: Any) -> None:
         with self._lock:
+            if self._thread is not threading.current_thread():
+                return  # a stale thread: the snapshot belongs to a newer job
             self._fields.update(changes)
             self._fields.update(
                 state=state,

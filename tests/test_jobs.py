@@ -173,3 +173,34 @@ def test_update_refuses_unknown_fields() -> None:
 def test_one_line(err: BaseException, line: str) -> None:
     assert one_line(err) == line
     assert len(one_line(RuntimeError("x" * 1000))) == 300
+
+
+def test_an_outcome_with_unknown_fields_fails_the_job_and_snapshots_still_work() -> None:
+    job = BackgroundJob("training")
+    job.start(lambda job: JobOutcome(FINISHED, "done", {"colour": "red"}), None, "go", threads=1)
+    assert job.wait(TIMEOUT)
+    snap = job.snapshot()
+    assert snap.state == FAILED and "unknown snapshot fields: ['colour']" in snap.error
+
+
+def test_a_finished_thread_never_touches_the_next_job() -> None:
+    """The first job's thread ends after the second job started: the second stays running."""
+    release = threading.Event()
+
+    class LateFinish(BackgroundJob):
+        def _finish(self, state: str, message: str, **changes) -> None:
+            super()._finish(state, message, **changes)
+            if threading.current_thread().name == "esd-training" and not release.is_set():
+                release.wait(TIMEOUT)  # hold the first thread just after it ended its job
+
+    job = LateFinish("training")
+    job.start(lambda job: JobOutcome(FINISHED, "first done"), "a", "go", threads=1)
+    wait_until(lambda: job.snapshot().state == FINISHED)
+    first_thread = job._thread
+    second = StepWork(total=1)
+    job.start(second, "b", "go again", threads=1)
+    release.set()
+    first_thread.join(TIMEOUT)
+    assert job.snapshot().state == PREPARING and job.snapshot().run_name == "b"
+    second.go.set()
+    assert job.wait(TIMEOUT) and job.snapshot().state == FINISHED
