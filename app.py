@@ -58,6 +58,7 @@ from esd.workbench import (
     run_length,
     run_prompts,
 )
+from viz import export as viz_export
 from viz.figures import loss_figure, pair_figure
 from viz.skeleton import EMBED_HTML_TEMPLATE, EMBED_JS_ON_LOAD, figure_json, plotly_js_path
 
@@ -614,7 +615,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     tune_cpu_allocator()
     try:
-        workbench = Workbench(args.checkpoints_dir, args.output_dir, args.device)
+        workbench = Workbench(
+            args.checkpoints_dir, args.output_dir, args.device, motion_writers=viz_export
+        )
         demo = build_demo(workbench)
         demo.launch(server_name=args.host, server_port=args.port, **launch_options(workbench))
     except (ValueError, OSError) as err:  # --device cuda without a GPU, a port in use, ...

@@ -20,10 +20,8 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
-
 from esd import checkpoints as ck
+from esd.concept_clips import concept_latents
 from esd.console import (
     CONSOLE,
     RunLog,
@@ -34,12 +32,10 @@ from esd.console import (
     positive_int,
     seed_int,
 )
-from esd.data import DatasetError, MotionFolder
+from esd.data import DatasetError
 from esd.erase import METHODS, XT_SOURCES, ESDConfig, ESDResult, run_esd, validate_config
 from esd.generator import MotionGenerator
-from esd.reference import caption_stems, target_keywords
 from esd.runtime import pick_device, seed_everything
-from esd.train_denoiser import encode_latents
 
 SUPPORTED_DATASETS = ("t2m",)  # HumanML3D layout (KIT-ML is not supported)
 DEFAULT_DATA_ROOT = Path("data/t2m_synth")
@@ -134,25 +130,6 @@ def prepare_run(args: argparse.Namespace, cfg: ESDConfig) -> ck.RunPaths:
         shutil.rmtree(run.root)
     run.model_dir.mkdir(parents=True, exist_ok=True)
     return run
-
-
-def concept_latents(
-    base: MotionGenerator, data_root: Path, concepts: tuple[str, ...]
-) -> list[torch.Tensor]:
-    """Normalised VAE latents of the training clips whose captions name the concept."""
-    folder = MotionFolder(data_root)
-    keywords = {k for c in concepts for k in target_keywords(c)}
-    records = [
-        r
-        for r in folder.load_split("train")
-        if any(keywords & caption_stems(caption) for caption in r.captions)
-    ]
-    mean = base.stats["feature_mean"].cpu().numpy()
-    std = base.stats["feature_std"].cpu().numpy()
-    clips = [((np.asarray(r.features) - mean) / std).astype(np.float32) for r in records]
-    latents = encode_latents(base.vae, clips, base.device)
-    lat_mean, lat_std = base.stats["latent_mean"].cpu(), base.stats["latent_std"].cpu()
-    return [(z - lat_mean) / lat_std for z in latents]
 
 
 def graceful_interrupt(stop: threading.Event, log: RunLog):

@@ -55,11 +55,12 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
 from esd import checkpoints as ck
+from esd.concept_clips import concept_latents
 from esd.denoiser import LatentDenoiser, count_parameters, select_parameters
 from esd.erase import (
     MAX_BATCH_SIZE,
@@ -82,6 +83,7 @@ from esd.evaluate import (
     write_outputs,
 )
 from esd.evaluation import EvalContext, EvalSettings, make_plan, run_evaluation
+from esd.filenames import safe_filename
 from esd.generator import (
     DEFAULT_GUIDANCE,
     DEFAULT_STEPS,
@@ -102,8 +104,6 @@ from esd.report import report_rows, verdict_text
 from esd.runtime import background_threads, pick_device
 from esd.skeleton import FPS, MAX_SECONDS, MIN_SECONDS
 from esd.text import TextEncoder
-from esd.train import concept_latents
-from viz.export import safe_filename, write_bvh, write_mesh, write_npy
 
 DEFAULT_OUTPUT_DIR = Path("outputs")  # exports go to outputs/exports/
 EXPORTS = "exports"  # sub-folder of the output folder for downloads
@@ -125,6 +125,17 @@ RUN_CACHE = 4  # loaded unlearned models kept in memory
 PRESETS = ("quick", "full")  # evaluation presets (``esd.evaluation.EvalSettings``)
 
 T = TypeVar("T")
+
+
+class MotionWriters(Protocol):
+    """The file writers of motion exports; ``viz.export`` (the module) is one. The service
+    chooses names and folders, the writers the formats, so esd/ never imports viz/."""
+
+    def write_bvh(self, path: Path, joints: np.ndarray) -> Path: ...
+
+    def write_mesh(self, path: Path, joints: np.ndarray, frame: int | None = None) -> Path: ...
+
+    def write_npy(self, path: Path, joints: np.ndarray, features: np.ndarray) -> list[Path]: ...
 
 
 class WorkbenchError(ValueError):
@@ -657,8 +668,12 @@ class Workbench:
         device: str = "auto",
         text_encoder: TextEncoder | None = None,
         threads: int | None = None,
+        motion_writers: MotionWriters | None = None,
     ) -> None:
+        """``motion_writers``: the BVH / mesh / NPY writers of ``export_motion`` (app.py passes
+        ``viz.export``); without them motion exports are refused."""
         self.checkpoints_dir = Path(checkpoints_dir)
+        self.motion_writers = motion_writers
         self.output_dir = Path(output_dir)
         self.device = pick_device(device)
         self.threads = threads or background_threads()
@@ -1099,6 +1114,9 @@ class Workbench:
         """
         fmt = _choice("motion format", fmt, tuple(MOTION_FORMATS))
         clip = pick_clip(comparison, key)
+        writers = self.motion_writers
+        if writers is None:
+            raise WorkbenchError("motion export is off: this workbench was built without writers")
         assert comparison is not None  # pick_clip raised otherwise
         folder = self.output_dir / MOTIONS
         stem = safe_filename(f"{clip.prompt} {clip.label} seed {comparison.seed}", max_len=80)
@@ -1106,16 +1124,18 @@ class Workbench:
         if path.resolve().parent != folder.resolve():  # cannot happen with a safe file name
             raise WorkbenchError(f"refusing to write outside {folder}")
         if fmt == "bvh":
-            return [write_bvh(path.with_suffix(".bvh"), clip.joints)]
+            return [writers.write_bvh(path.with_suffix(".bvh"), clip.joints)]
         if fmt == "npy":
-            return write_npy(path, clip.joints, clip.features)
+            return writers.write_npy(path, clip.joints, clip.features)
         if fmt == "glb-trail":
-            return [write_mesh(path.with_name(f"{stem}_trail.glb"), clip.joints)]
+            return [writers.write_mesh(path.with_name(f"{stem}_trail.glb"), clip.joints)]
         last = (clip.frames - 1) / FPS
         when = last / 2 if pose_seconds is None else pose_seconds
         when = _number("pose time", when, 0.0, last, " seconds (the length of the clip)")
         frame = round(when * FPS)
-        return [write_mesh(path.with_name(f"{stem}_pose_{frame:03d}.glb"), clip.joints, frame)]
+        return [
+            writers.write_mesh(path.with_name(f"{stem}_pose_{frame:03d}.glb"), clip.joints, frame)
+        ]
 
 
 # --- the work of the job threads ----------------------------------------------------------------

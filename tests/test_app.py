@@ -21,6 +21,7 @@ from esd.workbench import MOTION_FORMATS, Workbench
 from tests.fakes import write_fake_humanml3d, write_tiny_evaluator
 from tests.test_viz_skeleton import random_motion
 from tests.tiny import write_tiny_base
+from viz import export as viz_export
 from viz.figures import loss_figure, pair_figure, running_mean
 
 gradio_client = pytest.importorskip("gradio_client")
@@ -67,7 +68,14 @@ def serve(root: Path, text_encoder) -> Iterator[tuple[Workbench, str]]:
     write_tiny_base(root / "checkpoints", text_encoder)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(ck, "ASSETS_DIR", root / "no_assets")
-        bench = Workbench(root / "checkpoints", root / "outputs", "cpu", text_encoder, threads=1)
+        bench = Workbench(
+            root / "checkpoints",
+            root / "outputs",
+            "cpu",
+            text_encoder,
+            1,
+            motion_writers=viz_export,
+        )
         demo = app.build_demo(bench)
         _, url, _ = demo.launch(
             server_name="127.0.0.1",

@@ -6,7 +6,10 @@ import pytest
 
 from esd import checkpoints as ck
 from esd import generator
+from esd.concept_clips import concept_latents
+from esd.data import MotionFolder
 from esd.train import main
+from tests.fakes import write_fake_humanml3d
 from tests.tiny import tiny_generator
 
 SEED_COMMAND = (
@@ -85,3 +88,22 @@ def test_existing_run_needs_resume_or_overwrite(ckpts, capsys):
     main([*args[:-4], "--iterations", "4", "--batch_size", "8", "--resume"])
     run = ck.run_paths(ckpts, f"{ck.BASE_MODEL_NAME}_ESD_a_person_waving")
     assert ck.load_checkpoint(run.latest)["total_iter"] == 4
+
+
+def test_the_data_source_erases_with_latents_of_the_concept_clips(ckpts, tmp_path, text_encoder):
+    data = write_fake_humanml3d(tmp_path / "data", lengths=[48, 64, 80, 96, 52, 72], seed=1)
+    base = tiny_generator(text_encoder)
+    latents = concept_latents(base, data, ("a person kicking",))
+    train_ids = MotionFolder(data).split_ids("train")
+    kicks = [i for i in train_ids if "kick" in (data / "texts" / f"{i}.txt").read_text()]
+    assert len(latents) == len(kicks) >= 1  # only the train clips whose captions say "kick"
+    assert all(z.ndim == 2 and z.shape[1] == base.vae.cfg.latent_dim for z in latents)
+    ck.save_checkpoint(base.to_payload(), ck.run_paths(tmp_path / "ck", ck.BASE_MODEL_NAME).best)
+    main(
+        ["--name", ck.BASE_MODEL_NAME, "--target_concept", "a person kicking", "--xt_source",
+         "data", "--data_root", str(data), "--iterations", "2", "--batch_size", "4",
+         "--checkpoints_dir", str(tmp_path / "ck")]
+    )  # fmt: skip
+    run = ck.run_paths(tmp_path / "ck", f"{ck.BASE_MODEL_NAME}_ESD_a_person_kicking")
+    latest = ck.load_checkpoint(run.latest, kind="esd")
+    assert latest["esd"]["xt_source"] == "data" and latest["total_iter"] == 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,9 @@ from esd.workbench import (
     MODEL_HEADERS,
     BusyError,
     Comparison,
+    ComparisonPair,
     EvaluationRequest,
+    MotionClip,
     TrainingRequest,
     Workbench,
     WorkbenchError,
@@ -47,6 +50,7 @@ from esd.workbench import (
 )
 from tests.fakes import write_fake_humanml3d, write_tiny_evaluator
 from tests.tiny import write_tiny_base
+from viz import export as viz_export
 from viz.export import read_bvh
 
 BASE = ck.BASE_MODEL_NAME
@@ -82,7 +86,14 @@ def folders(tmp_path_factory, text_encoder) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def bench(folders, text_encoder):
-    wb = Workbench(folders["checkpoints"], folders["outputs"], "cpu", text_encoder, threads=1)
+    wb = Workbench(
+        folders["checkpoints"],
+        folders["outputs"],
+        "cpu",
+        text_encoder,
+        1,
+        motion_writers=viz_export,
+    )
     yield wb
     wb.stop()
     wb.stop_evaluation()
@@ -326,7 +337,16 @@ def test_exporting_before_anything_exists_is_refused(tmp_path, text_encoder) -> 
         empty.export_checkpoint(BASE)
     with pytest.raises(WorkbenchError, match="no motion shown yet"):
         empty.export_motion(None, "0:original", "bvh")
+    with pytest.raises(WorkbenchError, match="motion export is off"):  # built without writers
+        empty.export_motion(one_pair_comparison(), "0:original", "bvh")
     assert not (tmp_path / "out").exists()
+
+
+def one_pair_comparison() -> Comparison:
+    joints, features = np.zeros((40, NUM_JOINTS, 3)), np.zeros((40, FEATURE_DIM))
+    clip = MotionClip("original", BASE, "a person kicking", joints, features)
+    pair = ComparisonPair(clip.prompt, clip, replace(clip, label="unlearned"))
+    return Comparison(BASE, "run", 0, 2.0, 10, 2.5, (pair,))
 
 
 @pytest.fixture(scope="module")

@@ -15,9 +15,7 @@ from __future__ import annotations
 import functools
 import io
 import os
-import re
 import tempfile
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import plotly.graph_objects as go
 
+from esd.filenames import safe_filename
 from esd.skeleton import FEATURE_DIM, FPS, NUM_JOINTS, PARENTS
 from viz.bvh import BvhConfig, bvh_text, read_bvh, swing_rotation
 from viz.skeleton import PLOTLY_CONFIG, as_joints
@@ -47,9 +46,6 @@ __all__ = [
 
 MESH_FORMATS = (".glb", ".obj", ".ply")  # suffixes write_mesh understands
 DEFAULT_TRAIL_EVERY = FPS  # one pose per second when write_mesh is given neither option
-_RESERVED_STEMS = frozenset(
-    ["con", "prn", "aux", "nul"] + [f"{p}{i}" for p in ("com", "lpt") for i in range(1, 10)]
-)  # names Windows refuses as files
 
 
 @dataclass(frozen=True)
@@ -66,26 +62,6 @@ class MeshStyle:
 
 
 # --- safe files --------------------------------------------------------------------------------
-
-
-def safe_filename(text: str, max_len: int = 60, fallback: str = "motion") -> str:
-    """A file stem made of ``[a-z0-9_-]`` from user text (e.g. a prompt); never empty.
-
-    Accents are stripped (``é`` -> ``e``), every other run of characters becomes ``_``, the ends
-    are trimmed of ``_``/``-`` (no leading dash, no path separator, no dot: ``../x`` -> ``x``),
-    the result is cut to ``max_len``; an empty result gives ``fallback``; Windows device names
-    (``con``, ``nul``, ...) get a trailing ``_``.
-    """
-    if max_len < 1:
-        raise ValueError(f"max_len must be >= 1, got {max_len}")
-    plain = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode("ascii")
-    stem = re.sub(r"[^a-z0-9_-]+", "_", plain.lower()).strip("_-")
-    stem = stem[:max_len].rstrip("_-")
-    if not stem:
-        if fallback != safe_filename(fallback, max_len, fallback="motion"):
-            raise ValueError(f"fallback {fallback!r} is not itself a safe file stem")
-        return fallback
-    return f"{stem[: max_len - 1]}_" if stem in _RESERVED_STEMS else stem
 
 
 def atomic_write(path: str | Path, content: bytes | str) -> Path:
