@@ -462,6 +462,14 @@ def _log_line(path: Path, message: str) -> None:
         handle.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}\n")
 
 
+def _newer_than(path: Path, source: Path) -> bool:
+    """True when ``path`` exists and was written after ``source`` last changed."""
+    try:
+        return path.stat().st_mtime_ns > source.stat().st_mtime_ns
+    except FileNotFoundError:
+        return False
+
+
 def _safe_filename(text: str) -> str:
     """Only [A-Za-z0-9._-] survive: a file name that cannot leave its folder."""
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "model"
@@ -1066,7 +1074,9 @@ class Workbench:
 
         ``standalone`` (default): the full base payload with the erased denoiser (reload with
         ``MotionGenerator.from_payload``); else the overlay (trained tensors + base name). See
-        the module docstring. ``run_name`` None: the run of the last training job.
+        the module docstring. ``run_name`` None: the run of the last training job. An export
+        written after the run's ``latest.tar`` last changed is returned as it is (showing a run
+        prepares its download; this keeps that from rewriting ~34 MB every time).
         """
         with self._cache_lock:
             last = self._last.run_name if self._last is not None else None
@@ -1079,22 +1089,27 @@ class Workbench:
         snap = self.training.snapshot()
         if snap.active and snap.run_name == name:
             raise WorkbenchError(f"{name} is still training; wait for it to finish or stop it")
+        folder = self.output_dir / EXPORTS
+        kind = "standalone" if standalone else "overlay"
+        path = folder / f"{_safe_filename(name)}_{kind}.tar"
+        if path.resolve().parent != folder.resolve():  # cannot happen with a safe file name
+            raise WorkbenchError(f"refusing to write outside {folder}")
+        if _newer_than(path, entry.paths.latest):  # written since the run last changed: reuse
+            return path
         payload = ck.load_checkpoint(entry.paths.latest, kind="esd")
         for key in ("optimizer", "format"):  # resuming state; the tag is rewritten on save
             payload.pop(key, None)
         if standalone:
             generator, base_ref = self.run_generator(name)
-            erased = {k: payload.get(k) for k in ("esd", "total_iter", "epoch", "created")}
+            steps = {k: payload.get(k) for k in ("total_iter", "epoch", "created")}  # the run's
+            base_payload = generator.to_payload()
+            base_payload.pop("metrics", None)  # the base's pretraining metrics, not this model's
             payload = {
-                **generator.to_payload(),
-                "erased": {**erased, "run": name, "base": base_ref},
+                **base_payload,
+                **steps,
+                "erased": {"esd": payload.get("esd"), **steps, "run": name, "base": base_ref},
             }
-        folder = self.output_dir / EXPORTS
         folder.mkdir(parents=True, exist_ok=True)
-        kind = "standalone" if standalone else "overlay"
-        path = folder / f"{_safe_filename(name)}_{kind}.tar"
-        if path.resolve().parent != folder.resolve():  # cannot happen with a safe file name
-            raise WorkbenchError(f"refusing to write outside {folder}")
         return ck.save_checkpoint(payload, path)
 
     @user_errors

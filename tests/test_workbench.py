@@ -8,6 +8,7 @@ the model list; a deleted run folder; an evaluation with a tiny evaluator and re
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import time
 from dataclasses import replace
@@ -49,7 +50,7 @@ from esd.workbench import (
     run_prompts,
 )
 from tests.fakes import write_fake_humanml3d, write_tiny_evaluator
-from tests.tiny import write_tiny_base
+from tests.tiny import PRETRAINING_INFO, write_tiny_base
 from viz import export as viz_export
 from viz.export import read_bvh
 
@@ -313,6 +314,9 @@ def test_the_standalone_export_reloads_as_the_unlearned_model(bench, trained, te
     payload = torch.load(path, weights_only=True)
     assert payload["kind"] == "base" and "optimizer" not in payload
     assert payload["erased"]["run"] == RUN and payload["erased"]["base"]["name"] == BASE
+    # the run's steps and date, not the base's pretraining ones (nor the base's metrics)
+    assert payload["total_iter"] == payload["erased"]["total_iter"] == 6
+    assert payload["created"] != PRETRAINING_INFO["created"] and "metrics" not in payload
     rebuilt = MotionGenerator.from_payload(payload, torch.device("cpu"), text_encoder)
     erased = bench.run_generator(RUN)[0]
     kwargs = {"seconds": 2.0, "seed": 3, "num_steps": 10}
@@ -451,3 +455,12 @@ def test_progress_text_and_durations() -> None:
         "1 min 05 s",
         "2 h 02 min",
     ]
+
+
+def test_an_export_is_rewritten_only_when_the_run_changed(bench, trained) -> None:
+    first = bench.export_checkpoint(RUN)
+    stamp = first.stat().st_mtime_ns
+    assert bench.export_checkpoint(RUN).stat().st_mtime_ns == stamp  # reused
+    latest = ck.run_paths(bench.checkpoints_dir, RUN).latest
+    os.utime(latest, ns=(stamp + 10**9, stamp + 10**9))  # the run was trained further
+    assert bench.export_checkpoint(RUN).stat().st_mtime_ns > stamp

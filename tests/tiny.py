@@ -13,6 +13,7 @@ from esd.vae import MotionVAE, VAEConfig
 
 TINY_VAE = VAEConfig(hidden_dim=16, latent_dim=4, num_res_blocks=1)
 TINY_DENOISER = DenoiserConfig(latent_dim=4, model_dim=32, num_layers=2, num_heads=2, freq_dim=32)
+PRETRAINING_INFO = {"epoch": 3, "total_iter": 6000, "metrics": {"fid": 0.15}, "created": "2026"}
 
 
 def tiny_generator(text_encoder: TextEncoder, seed: int = 0) -> MotionGenerator:
@@ -42,6 +43,7 @@ def write_tiny_base(
     from esd import checkpoints as ck
 
     generator = tiny_generator(text_encoder, seed)
+    generator.info.update(PRETRAINING_INFO)  # what a pretrained base carries
     paths = ck.run_paths(checkpoints_dir, name or ck.BASE_MODEL_NAME)
     ck.save_checkpoint(generator.to_payload(), paths.best)
     return generator
