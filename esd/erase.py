@@ -34,7 +34,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -562,6 +562,13 @@ def _saver(
     return save
 
 
+# Settings a resumed run must share with the saved one: they define the x_t samples, their order
+# and the loss (the optimizer state, lr included, is restored). Only epochs / iterations may grow.
+RESUME_MUST_MATCH = tuple(
+    f.name for f in fields(ESDConfig) if f.name not in ("epochs", "iterations")
+)
+
+
 def _resume_state(
     run: ck.RunPaths | None,
     cfg: ESDConfig,
@@ -574,12 +581,17 @@ def _resume_state(
             f"nothing to resume: {run.latest if run else 'no run folder'} does not exist"
         )
     state = ck.load_checkpoint(run.latest, kind="esd")
-    saved = ESDConfig(**{**state["esd"], "concepts": tuple(state["esd"]["concepts"])})
-    for key in ("concepts", "method", "xt_source", "negative_guidance", "seed"):
-        if getattr(saved, key) != getattr(cfg, key):
+    saved = ESDConfig(**state["esd"])
+
+    def same(value: Any) -> Any:  # lists come back from the checkpoint where tuples went in
+        return tuple(value) if isinstance(value, list | tuple) else value
+
+    for key in RESUME_MUST_MATCH:
+        if same(getattr(saved, key)) != same(getattr(cfg, key)):
             raise ValueError(
                 f"cannot resume: the run in {run.root} used {key}={getattr(saved, key)!r}, "
-                f"not {getattr(cfg, key)!r}"
+                f"not {getattr(cfg, key)!r} (only epochs / iterations may change; start a new "
+                "run with --overwrite otherwise)"
             )
     own = student.state_dict()
     student.load_state_dict({**own, **state["denoiser"]})

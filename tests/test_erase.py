@@ -1,4 +1,5 @@
 import threading
+from dataclasses import replace
 
 import pytest
 import torch
@@ -116,5 +117,8 @@ def test_layout_stop_and_resume(base, tmp_path):
         "net_e_02.tar",
         "net_e_03.tar",
     ]
-    with pytest.raises(ValueError, match="cannot resume"):
-        run_esd(base, ESDConfig(**FAST, epochs=3, method="full"), run, resume=True)
+    for change in ({"method": "full"}, {"trajectories": 5}, {"lr": 1e-4}, {"seconds": (2.0, 3.0)}):
+        with pytest.raises(ValueError, match=f"cannot resume: .* used {next(iter(change))}="):
+            run_esd(base, replace(cfg, **change), run, resume=True)
+    more = run_esd(base, replace(cfg, epochs=4), run, {"name": "tiny"}, resume=True)
+    assert more.steps_done == 20  # epochs may grow
