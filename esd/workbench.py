@@ -689,7 +689,12 @@ class Workbench:
         self.training = BackgroundJob("training")
         self.evaluation = BackgroundJob("evaluation")
         self._start_lock = threading.Lock()  # check-and-start of jobs is atomic
-        self._cache_lock = threading.RLock()  # guards the model caches below
+        # One lock per cache, so a long load (the evaluation's reference set, a model) blocks
+        # only who needs that cache: the page's model list and status stay responsive.
+        self._cache_lock = threading.RLock()  # _last, _last_metrics
+        self._describe_lock = threading.Lock()  # _described (checkpoint metadata)
+        self._model_lock = threading.RLock()  # _generators, _runs (run models load their base)
+        self._context_lock = threading.Lock()  # _contexts (evaluator + reference set)
         self._generators: OrderedDict[tuple, MotionGenerator] = OrderedDict()
         self._runs: OrderedDict[tuple, tuple[MotionGenerator, dict]] = OrderedDict()
         self._described: dict[str, tuple[tuple, dict[str, Any]]] = {}  # file -> (stamp, info)
@@ -763,7 +768,7 @@ class Workbench:
         file = ck.default_checkpoint(entry.paths)
         extra = entry.paths.root / REQUEST_FILE
         stamp = (_stamp(file), _stamp(extra) if extra.is_file() else None)
-        with self._cache_lock:
+        with self._describe_lock:
             cached = self._described.get(str(file))
             if cached is None or cached[0] != stamp:
                 payload = ck.load_checkpoint(file, kind=("base", "esd"))
@@ -785,7 +790,7 @@ class Workbench:
             raise WorkbenchError(f"{name} is an unlearned run, not a base model; pick a base model")
         file = ck.resolve_checkpoint(entry.paths, ckpt)
         key = (name, str(file.resolve()), _stamp(file), str(self.device))
-        with self._cache_lock:
+        with self._model_lock:
             if key not in self._generators:
                 self._generators[key] = self._load(name, file)
                 while len(self._generators) > GENERATOR_CACHE:
@@ -807,7 +812,7 @@ class Workbench:
             raise WorkbenchError(f"{run_name} is a base model, not an unlearned run")
         file = entry.paths.latest
         key = (str(file.resolve()), _stamp(file), str(self.device))
-        with self._cache_lock:
+        with self._model_lock:
             if key not in self._runs:
                 payload = ck.load_checkpoint(file, kind="esd")
                 base_ref = dict(payload.get("base") or {})
@@ -1039,7 +1044,7 @@ class Workbench:
         key = (str(evaluator), _stamp(evaluator), str(reference), bool(request.data_root))
         if not request.data_root:
             key += (_stamp(Path(reference)),)
-        with self._cache_lock:
+        with self._context_lock:
             if key not in self._contexts:
                 self._contexts = {  # one context at a time: it holds the reference set
                     key: load_context(
