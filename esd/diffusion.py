@@ -24,6 +24,7 @@ from esd.text import TextBatch
 
 SCHEDULES = ("cosine", "linear")
 MIN_DDIM_STEPS = 10  # fewer steps than this give visibly broken motions
+TRAIN_STEPS = 1000  # diffusion steps of the training schedule (the most DDIM can take)
 DenoiseFn = Callable[[torch.Tensor, torch.Tensor, TextBatch], torch.Tensor]
 
 
@@ -60,7 +61,7 @@ class NoiseSchedule:
     the config, not the table).
     """
 
-    def __init__(self, num_steps: int = 1000, kind: str = "cosine") -> None:
+    def __init__(self, num_steps: int = TRAIN_STEPS, kind: str = "cosine") -> None:
         if kind not in SCHEDULES:
             raise ValueError(f"unknown schedule {kind!r}; choose one of {', '.join(SCHEDULES)}")
         if num_steps < 2:

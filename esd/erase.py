@@ -43,10 +43,18 @@ import torch
 
 from esd import checkpoints as ck
 from esd.denoiser import LatentDenoiser, select_parameters
-from esd.diffusion import DDIMStep, classifier_free_guidance, ddim_sample, q_sample
+from esd.diffusion import (
+    MIN_DDIM_STEPS,
+    TRAIN_STEPS,
+    DDIMStep,
+    classifier_free_guidance,
+    ddim_sample,
+    q_sample,
+)
 from esd.generator import MotionGenerator
 from esd.skeleton import FPS, MAX_SECONDS, MIN_FRAMES, MIN_SECONDS
 from esd.text import TextBatch
+from esd.vae import LATENT_REDUCTION
 
 METHODS = ("esd-x", "esd-u", "full")
 XT_SOURCES = ("pool", "teacher", "data")
@@ -124,8 +132,10 @@ def validate_config(cfg: ESDConfig) -> None:
         )
     if cfg.iterations is not None and cfg.iterations < 1:
         raise ValueError(f"iterations must be at least 1, got {cfg.iterations}")
-    if not 10 <= cfg.ddim_steps <= 1000:
-        raise ValueError(f"ddim_steps must be in [10, 1000], got {cfg.ddim_steps}")
+    if not MIN_DDIM_STEPS <= cfg.ddim_steps <= TRAIN_STEPS:
+        raise ValueError(
+            f"ddim_steps must be in [{MIN_DDIM_STEPS}, {TRAIN_STEPS}], got {cfg.ddim_steps}"
+        )
     low, high = cfg.seconds
     if not MIN_SECONDS <= low <= high <= MAX_SECONDS:
         raise ValueError(f"seconds must satisfy {MIN_SECONDS} <= low <= high <= {MAX_SECONDS}")
@@ -207,9 +217,9 @@ class TrajectoryPool:
 
 
 def trajectory_lengths(cfg: ESDConfig, count: int, rng: np.random.Generator) -> list[int]:
-    """Frame counts of ``count`` trajectories, uniform in ``cfg.seconds`` (multiples of 4)."""
+    """Frame counts of ``count`` trajectories, uniform in ``cfg.seconds`` (whole latent tokens)."""
     seconds = rng.uniform(*cfg.seconds, size=count)
-    return [max(MIN_FRAMES, round(s * FPS) // 4 * 4) for s in seconds]
+    return [max(MIN_FRAMES, round(s * FPS) // LATENT_REDUCTION * LATENT_REDUCTION) for s in seconds]
 
 
 @torch.no_grad()
@@ -348,7 +358,7 @@ class DataSource:
         cfg, base = self.cfg, self.base
         generator = _generator(cfg.seed, step)
         picks = torch.randint(len(self.latents), (cfg.batch_size,), generator=generator).tolist()
-        lengths = [4 * len(self.latents[i]) for i in picks]
+        lengths = [LATENT_REDUCTION * len(self.latents[i]) for i in picks]
         mask = base.latent_mask(lengths)
         z0 = torch.zeros(cfg.batch_size, mask.shape[1], self.latents[0].shape[1])
         for row, i in enumerate(picks):

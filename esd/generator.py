@@ -30,14 +30,13 @@ from esd.features import features_to_joints
 from esd.runtime import autocast, pick_device
 from esd.skeleton import FPS, MAX_FRAMES, MAX_SECONDS, MIN_FRAMES, MIN_SECONDS
 from esd.text import TextBatch, TextEncoder
-from esd.vae import MotionVAE, VAEConfig
+from esd.vae import LATENT_REDUCTION, MotionVAE, VAEConfig
 
 # A checkpoint of another architecture fails inside the model constructors with these.
 ARCHITECTURE_ERRORS = (KeyError, TypeError, RuntimeError, AttributeError)
 
 DEFAULT_GUIDANCE = 2.5  # classifier-free guidance scale used for sampling
 DEFAULT_STEPS = 50  # DDIM steps
-LATENT_REDUCTION = 4  # frames per latent token (the VAE's time compression)
 MAX_LATENT_TOKENS = math.ceil(MAX_FRAMES / LATENT_REDUCTION)
 
 _SHARED_TEXT_ENCODERS: dict[str, TextEncoder] = {}
@@ -101,6 +100,11 @@ class MotionGenerator:
         device: torch.device,
         info: dict[str, Any] | None = None,
     ) -> None:
+        if vae.cfg.downsample != LATENT_REDUCTION:  # noise layout and lengths assume it
+            raise ValueError(
+                f"the VAE compresses time by {vae.cfg.downsample}; this pipeline runs VAEs with "
+                f"downsample={LATENT_REDUCTION} only"
+            )
         self.vae = vae.to(device).eval()
         self.denoiser = denoiser.to(device).eval()
         self.schedule = schedule.to(device)

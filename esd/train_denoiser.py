@@ -27,8 +27,8 @@ import torch
 from esd.denoiser import DenoiserConfig, LatentDenoiser
 from esd.diffusion import NoiseSchedule, q_sample, v_target
 from esd.text import TextBatch, TextEncoder
-from esd.train_vae import LATENT_REDUCTION, lr_at
-from esd.vae import MotionVAE
+from esd.train_vae import lr_at
+from esd.vae import LATENT_REDUCTION, MotionVAE
 
 
 @dataclass

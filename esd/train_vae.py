@@ -22,9 +22,7 @@ import numpy as np
 import torch
 
 from esd.features import features_to_joints
-from esd.vae import MotionVAE, VAEConfig
-
-LATENT_REDUCTION = 4  # frames per latent token
+from esd.vae import LATENT_REDUCTION, MotionVAE, VAEConfig
 
 
 @dataclass
@@ -135,7 +133,9 @@ def reconstruction_mpjpe(
             x[row, : len(clip)] = torch.from_numpy(clip)
         x, lengths = x.to(device), lengths.to(device)
         mu, _ = vae.encode(x, lengths)
-        latent_lengths = torch.div(lengths + 3, LATENT_REDUCTION, rounding_mode="floor")
+        latent_lengths = torch.div(
+            lengths + LATENT_REDUCTION - 1, LATENT_REDUCTION, rounding_mode="floor"
+        )
         x_hat = vae.decode(mu, latent_lengths)[:, : x.shape[1]]
         err = (features_to_joints(x_hat * std + mean) - features_to_joints(x * std + mean)).norm(
             dim=-1

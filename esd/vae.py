@@ -24,6 +24,7 @@ from torch import nn
 
 from esd.skeleton import FEATURE_DIM
 
+LATENT_REDUCTION = 4  # frames per latent token of the models this project trains and runs
 LOGVAR_RANGE = (-30.0, 20.0)  # log-variance clamp: keeps exp() finite (as diffusers' VAE)
 
 
@@ -35,7 +36,7 @@ class VAEConfig:
     hidden_dim: int = 256  # channels of every hidden conv layer
     latent_dim: int = 16  # C: channels per latent token
     num_res_blocks: int = 2  # residual blocks per reduced resolution, in encoder and decoder
-    downsample: int = 4  # frames per latent token: a power of 2, one stride-2 conv per factor 2
+    downsample: int = LATENT_REDUCTION  # frames per latent token (power of 2; stride-2 convs)
     kernel_size: int = 3  # temporal kernel of the convs (odd)
     dropout: float = 0.0  # dropout inside residual blocks (the procedural corpus is large)
 
@@ -56,7 +57,7 @@ class VAEConfig:
         return int(math.log2(self.downsample))
 
 
-def latent_lengths(lengths: torch.Tensor, downsample: int = 4) -> torch.Tensor:
+def latent_lengths(lengths: torch.Tensor, downsample: int = LATENT_REDUCTION) -> torch.Tensor:
     """Valid latent tokens per clip: ceil(lengths / downsample), (B,) long."""
     lengths = torch.as_tensor(lengths).long()
     return torch.div(lengths + downsample - 1, downsample, rounding_mode="floor")

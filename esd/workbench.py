@@ -62,6 +62,7 @@ import numpy as np
 from esd import checkpoints as ck
 from esd.concept_clips import concept_latents
 from esd.denoiser import LatentDenoiser, count_parameters, select_parameters
+from esd.diffusion import MIN_DDIM_STEPS, TRAIN_STEPS
 from esd.erase import (
     MAX_BATCH_SIZE,
     METHODS,
@@ -262,7 +263,7 @@ def training_config(request: TrainingRequest) -> ESDConfig:
         ),
         xt_source=_choice("x_t source", request.xt_source, XT_SOURCES),
         trajectories=_integer("trajectories", request.trajectories, 1, MAX_TRAJECTORIES),
-        ddim_steps=_integer("DDIM steps", request.ddim_steps, 10, 1000),
+        ddim_steps=_integer("DDIM steps", request.ddim_steps, MIN_DDIM_STEPS, TRAIN_STEPS),
         seconds=(low, high),
         seed=_integer("seed", request.seed, 0, MAX_SEED),
     )
@@ -328,7 +329,7 @@ def evaluation_settings(request: EvaluationRequest) -> EvalSettings:
         count = _integer("samples per block", request.num_samples, 1, 4096)
         settings = replace(settings.with_num_samples(count), preset="custom")
     if request.ddim_steps is not None:
-        steps = _integer("DDIM steps", request.ddim_steps, 10, 1000)
+        steps = _integer("DDIM steps", request.ddim_steps, MIN_DDIM_STEPS, TRAIN_STEPS)
         settings = replace(settings, ddim_steps=steps, preset="custom")
     return settings.validated()
 
@@ -958,7 +959,7 @@ class Workbench:
             raise WorkbenchError("give at least one prompt, such as 'a person kicking'")
         seconds = _number("seconds", seconds, MIN_SECONDS, MAX_SECONDS)
         seed = _integer("seed", seed, 0, MAX_SEED)
-        steps = _integer("DDIM steps", steps, 10, 1000)
+        steps = _integer("DDIM steps", steps, MIN_DDIM_STEPS, TRAIN_STEPS)
         guidance = _number("guidance", guidance, 0.0, 20.0)
         unlearned, label, base_ref = self._unlearned(run_name)
         if base_name and base_name != base_ref["name"]:
