@@ -1,6 +1,6 @@
 """Speed of the HumanML3D feature encoder and decoders (CPU, one thread).
 
-Run: python -m benchmarks.bench_features [--repeats 300]
+Run: python benchmarks/bench_features.py [--repeats 300]
 The encoder input is a synthetic walking-and-turning clip of FRAMES frames (no data needed).
 """
 
@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
+
+if __package__ in (None, ""):  # run as a script: make the project root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from esd.features import features_to_joints, features_to_joints_fk, joints_to_features
 from esd.quaternion import qrot, yaw_quaternion
