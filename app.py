@@ -80,6 +80,10 @@ CSS = """
 """
 FONTS = ["ui-sans-serif", "system-ui", "sans-serif"]  # local fonts: the app works offline
 POLL = {"show_progress": "hidden", "concurrency_limit": None}  # timer ticks: quiet, never queued
+# What shows "the run", in the order WorkbenchUI.show_run returns it: the comparison's run
+# picker, the metrics' model picker, the checkpoint download, the target and related prompts,
+# the metrics summary and table.
+RUN_VIEW = ("run", "model", "download", "target", "related", "summary", "table")
 FORM = (
     "base",
     "concept",
@@ -173,7 +177,7 @@ class WorkbenchUI:
         runs = self.wb.run_names()
         models = runs + self.wb.base_model_names()
         nothing = (gr.Dropdown(choices=runs, value=None), gr.Dropdown(choices=models), _download())
-        nothing += (gr.skip(),) * 4
+        nothing += (gr.skip(),) * (len(RUN_VIEW) - len(nothing))
         if not name:
             return nothing
         try:
@@ -254,7 +258,7 @@ class WorkbenchUI:
         key = (snap.started_at, snap.state, snap.step)
         changed = key != seen
         plot = loss_figure(snap.losses) if changed else gr.skip()
-        run_view = (gr.skip(),) * 7
+        run_view = (gr.skip(),) * len(RUN_VIEW)
         if changed and not snap.active and snap.started_at is not None:
             if snap.state == FAILED:
                 gr.Warning(snap.message)
@@ -477,6 +481,7 @@ def build_demo(workbench: Workbench) -> gr.Blocks:
         # everything that shows "the run": WorkbenchUI.show_run returns their values in order
         ui.run_view = [ui.cmp.run, ui.met.model, ui.exp.download, ui.cmp.target,
                        ui.cmp.related, ui.met.summary, ui.met.table]  # fmt: skip
+        assert len(ui.run_view) == len(RUN_VIEW)
         _wire_training(handlers, ui)
         _wire_comparison(handlers, ui)
         _wire_metrics(handlers, ui)
