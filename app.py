@@ -34,29 +34,33 @@ from esd.erase import METHODS, RECIPE, XT_SOURCES
 from esd.evaluate import DEFAULT_RELATED, DEFAULT_TARGET
 from esd.generator import DEFAULT_STEPS
 from esd.jobs import FAILED, STOPPING, one_line
-from esd.runtime import DEVICE_CHOICES, tune_cpu_allocator
-from esd.skeleton import MAX_SECONDS, MIN_SECONDS
-from esd.workbench import (
-    DEFAULT_OUTPUT_DIR,
-    GUIDANCE_RANGE,
+from esd.presentation import (
     METRICS_HEADERS,
     MODEL_HEADERS,
-    MOTION_FORMATS,
-    PRESETS,
-    RUN_LENGTH_UNITS,
-    EvaluationRequest,
-    TrainingRequest,
-    Workbench,
-    WorkbenchError,
-    comparison_prompts,
     default_base_model,
     metrics_rows,
     metrics_summary,
     model_rows,
-    motion_choices,
     progress_text,
-    run_length,
     run_prompts,
+)
+from esd.runtime import DEVICE_CHOICES, tune_cpu_allocator
+from esd.skeleton import MAX_SECONDS, MIN_SECONDS
+from esd.user_input import (
+    GUIDANCE_RANGE,
+    PRESETS,
+    RUN_LENGTH_UNITS,
+    EvaluationRequest,
+    TrainingRequest,
+    WorkbenchError,
+    run_length,
+)
+from esd.workbench import (
+    DEFAULT_OUTPUT_DIR,
+    MOTION_FORMATS,
+    Workbench,
+    comparison_prompts,
+    motion_choices,
 )
 from viz import export as viz_export
 from viz.figures import loss_figure, pair_figure

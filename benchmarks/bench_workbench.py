@@ -36,7 +36,12 @@ if __package__ in (None, ""):  # run as a script: make the project root importab
 from esd import checkpoints as ck
 from esd.evaluate import DEFAULT_RELATED, DEFAULT_TARGET
 from esd.generator import DEFAULT_STEPS, shared_text_encoder
-from esd.workbench import TrainingRequest, Workbench
+from esd.user_input import (
+    TrainingRequest,
+)
+from esd.workbench import (
+    Workbench,
+)
 from viz.figures import pair_figure
 from viz.skeleton import figure_json
 

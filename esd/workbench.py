@@ -33,12 +33,13 @@ Export formats (``torch.save`` dicts, loadable with ``torch.load(..., weights_on
 Motions of a comparison export as BVH, GLB meshes (one pose or a trail) or NPY (joints and
 263-d features), only under ``{output_dir}/motions/`` with names made safe by ``safe_filename``.
 
-The pure functions of the section "what the UI shows" turn the service's values into what the UI
-shows (status line, metrics and model tables, comparison prompts, motion choices), so that
-``app.py`` holds layout and wiring only.
+Beside it: ``esd.user_input`` (the typed requests, their limits and checks) and
+``esd.presentation`` (pure functions from the service's values to what the UI shows: status
+line, metrics and model tables), so that ``app.py`` holds layout and wiring only. The
+comparison's prompts and motion choices stay here, with the comparison they belong to.
 
-Errors meant for the user are ``WorkbenchError`` (a ValueError) with a one-line message; the UI
-shows them as ``gr.Error`` / ``gr.Warning`` toasts.
+Errors meant for the user are ``WorkbenchError`` (a ValueError, ``esd.user_input``) with a
+one-line message; the UI shows them as ``gr.Error`` / ``gr.Warning`` toasts.
 """
 
 from __future__ import annotations
@@ -46,7 +47,6 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import math
 import re
 import shutil
 import threading
@@ -64,14 +64,9 @@ from esd.concept_clips import concept_latents
 from esd.denoiser import LatentDenoiser, count_parameters, select_parameters
 from esd.diffusion import MIN_DDIM_STEPS, TRAIN_STEPS
 from esd.erase import (
-    MAX_BATCH_SIZE,
-    METHODS,
-    RECIPE,
-    XT_SOURCES,
     ESDConfig,
     ESDStep,
     run_esd,
-    validate_config,
 )
 from esd.evaluate import (
     DEFAULT_RELATED,
@@ -101,29 +96,34 @@ from esd.jobs import (
     JobSnapshot,
     one_line,
 )
-from esd.report import report_rows, verdict_text
 from esd.runtime import background_threads, pick_device
 from esd.skeleton import FPS, MAX_SECONDS, MIN_SECONDS
 from esd.text import TextEncoder
+from esd.user_input import (
+    MAX_PROMPTS,
+    MAX_RELATED,
+    MAX_SEED,
+    BusyError,
+    EvaluationRequest,
+    TrainingRequest,
+    WorkbenchError,
+    as_choice,
+    as_integer,
+    as_number,
+    as_text,
+    as_texts,
+    evaluation_settings,
+    training_config,
+)
 
 DEFAULT_OUTPUT_DIR = Path("outputs")  # exports go to outputs/exports/
 EXPORTS = "exports"  # sub-folder of the output folder for downloads
 REQUEST_FILE = "request.json"  # the typed training request, beside opt.txt
 TRAIN_LOG = "train.log"  # inside the run's logs/
 LOG_EVERY = 25  # training steps between two loss lines in train.log
-GUIDANCE_RANGE = (0.5, 5.0)  # negative guidance eta the UI accepts
-LR_RANGE = (1e-8, 1e-1)  # learning rates the UI accepts
-MAX_ITERATIONS = 100_000  # optimizer steps of one run
-MAX_EPOCHS = 1_000  # epochs of one run
-MAX_TRAJECTORIES = 512  # teacher trajectories in the pool
-MAX_RELATED = 8  # related concepts kept for comparison / evaluation
-MAX_PROMPTS = 8  # prompts of one comparison
-MAX_TEXT = 200  # characters of a concept or prompt
-MAX_SEED = 2**31 - 1  # seeds are stored as int32-friendly values
 MAX_SUFFIX = 99  # auto_suffix tries RUN_2 .. RUN_99
 GENERATOR_CACHE = 3  # loaded base models kept in memory
 RUN_CACHE = 4  # loaded unlearned models kept in memory
-PRESETS = ("quick", "full")  # evaluation presets (``esd.evaluation.EvalSettings``)
 
 T = TypeVar("T")
 
@@ -137,14 +137,6 @@ class MotionWriters(Protocol):
     def write_mesh(self, path: Path, joints: np.ndarray, frame: int | None = None) -> Path: ...
 
     def write_npy(self, path: Path, joints: np.ndarray, features: np.ndarray) -> list[Path]: ...
-
-
-class WorkbenchError(ValueError):
-    """A user-facing error of the workbench: the message says what is wrong and what to do."""
-
-
-class BusyError(WorkbenchError):
-    """A job is already running: one background job at a time."""
 
 
 def user_errors(method: Callable[..., T]) -> Callable[..., T]:
@@ -162,125 +154,13 @@ def user_errors(method: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
-# --- validation helpers -------------------------------------------------------------------------
-
-
-def _number(name: str, value: Any, low: float, high: float, hint: str = "") -> float:
-    """``value`` as a finite float in [low, high]; WorkbenchError naming ``name`` otherwise."""
-    if isinstance(value, bool):
-        raise WorkbenchError(f"{name} must be a number, got {value!r}")
-    if value is None or (isinstance(value, str) and not value.strip()):
-        raise WorkbenchError(f"{name} is empty: enter a number")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise WorkbenchError(f"{name} must be a number, got {value!r}") from None
-    if not (math.isfinite(number) and low <= number <= high):
-        raise WorkbenchError(f"{name} must be between {low:g} and {high:g}{hint}, got {value!r}")
-    return number
-
-
-def _integer(name: str, value: Any, low: int, high: int, hint: str = "") -> int:
-    """``value`` as a whole number in [low, high] (a float like 3.0 from a UI field is fine)."""
-    number = _number(name, value, low, high, hint)
-    if number != int(number):
-        raise WorkbenchError(f"{name} must be a whole number, got {value!r}")
-    return int(number)
-
-
-def _text(name: str, value: Any) -> str:
-    """A non-empty, stripped prompt of at most MAX_TEXT characters."""
-    text = str(value if value is not None else "").strip()
-    if not text:
-        raise WorkbenchError(f"{name} is empty: give a prompt such as 'a person kicking'")
-    if len(text) > MAX_TEXT:
-        raise WorkbenchError(f"{name} is longer than {MAX_TEXT} characters; shorten it")
-    return text
-
-
-def _texts(name: str, value: str | Sequence[str] | None, limit: int) -> tuple[str, ...]:
-    """Prompts from a sequence or a text with one prompt per line; blanks and repeats dropped."""
-    items = value.splitlines() if isinstance(value, str) else list(value or ())
-    texts = tuple(dict.fromkeys(_text(name, v) for v in items if str(v or "").strip()))
-    if len(texts) > limit:
-        raise WorkbenchError(f"at most {limit} {name} are allowed, got {len(texts)}")
-    return texts
-
-
-def _choice(name: str, value: Any, choices: Sequence[str]) -> str:
-    if value not in choices:
-        raise WorkbenchError(f"unknown {name} {value!r}; choose one of {', '.join(choices)}")
-    return value
-
-
-# --- training requests --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TrainingRequest:
-    """What the user asks for in the training form (checked by ``training_config``)."""
-
-    base_model: str = ck.BASE_MODEL_NAME  # base model to erase the concept from
-    concept: str = DEFAULT_TARGET  # the target concept (prompt) to erase
-    related: tuple[str, ...] = DEFAULT_RELATED  # concepts that must survive (for evaluation)
-    variants: tuple[str, ...] = ()  # more phrasings of the concept, erased too
-    negative_guidance: float = RECIPE.negative_guidance  # eta, in GUIDANCE_RANGE
-    lr: float = RECIPE.lr  # Adam learning rate, in LR_RANGE
-    iterations: int | None = RECIPE.iterations  # optimizer steps; None: ``epochs`` passes
-    epochs: int = RECIPE.epochs  # passes over the x_t samples when iterations is None
-    batch_size: int = RECIPE.batch_size  # x_t samples per step, 1..MAX_BATCH_SIZE
-    method: str = RECIPE.method  # trained parameters: esd-x, esd-u or full
-    xt_source: str = RECIPE.xt_source  # where x_t comes from: pool, teacher or data
-    trajectories: int = RECIPE.trajectories  # teacher trajectories in the x_t pool
-    ddim_steps: int = RECIPE.ddim_steps  # DDIM steps of those trajectories
-    seconds: tuple[float, float] = RECIPE.seconds  # length range of the trajectories
-    seed: int = RECIPE.seed  # seeds the pool, the batches and the noise
-    overwrite: bool = False  # replace an existing run folder of the same name
-    auto_suffix: bool = False  # keep existing runs: use the first free RUN_2, RUN_3, ...
-    data_root: str = "data/t2m_synth"  # HumanML3D-format folder (xt_source "data" only)
-
-
-def training_config(request: TrainingRequest) -> ESDConfig:
-    """The ESDConfig of a request; WorkbenchError with a one-line message for any bad value."""
-    concept = _text("target concept", request.concept)
-    related = _texts("related concepts", request.related, MAX_RELATED)
-    if concept in related:
-        raise WorkbenchError("a related concept repeats the target concept; remove it")
-    low, high = (_number("seconds", s, MIN_SECONDS, MAX_SECONDS) for s in request.seconds)
-    iterations = request.iterations
-    cfg = ESDConfig(
-        concepts=(concept,),
-        variants=_texts("variants", request.variants, MAX_RELATED),
-        negative_guidance=_number("negative guidance", request.negative_guidance, *GUIDANCE_RANGE),
-        method=_choice("method", request.method, METHODS),
-        lr=_number("learning rate", request.lr, *LR_RANGE),
-        epochs=_integer("epochs", request.epochs, 1, MAX_EPOCHS),
-        iterations=None
-        if iterations is None
-        else _integer("iterations", iterations, 1, MAX_ITERATIONS),
-        batch_size=_integer(
-            "batch size", request.batch_size, 1, MAX_BATCH_SIZE, " (larger batches exhaust memory)"
-        ),
-        xt_source=_choice("x_t source", request.xt_source, XT_SOURCES),
-        trajectories=_integer("trajectories", request.trajectories, 1, MAX_TRAJECTORIES),
-        ddim_steps=_integer("DDIM steps", request.ddim_steps, MIN_DDIM_STEPS, TRAIN_STEPS),
-        seconds=(low, high),
-        seed=_integer("seed", request.seed, 0, MAX_SEED),
-    )
-    try:
-        validate_config(cfg)
-    except ValueError as err:
-        raise WorkbenchError(one_line(err)) from None
-    return cfg
-
-
 def _options(request: TrainingRequest, cfg: ESDConfig, run: ck.RunPaths, base: Path) -> dict:
     """opt.txt of a workbench run: the CLI's keys (``python -m esd.train``) plus provenance."""
     return {
         "name": request.base_model,
         "dataset_name": ck.DATASET_NAME,
         "target_concept": list(cfg.concepts),
-        "related_concepts": list(_texts("related concepts", request.related, MAX_RELATED)),
+        "related_concepts": list(as_texts("related concepts", request.related, MAX_RELATED)),
         "variants": list(cfg.variants),
         "negative_guidance": cfg.negative_guidance,
         "unlearn_epochs": cfg.epochs,
@@ -298,40 +178,6 @@ def _options(request: TrainingRequest, cfg: ESDConfig, run: ck.RunPaths, base: P
         "run_name": run.name,
         "started_from": "workbench",
     }
-
-
-# --- evaluation requests ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EvaluationRequest:
-    """What the user asks for in the metrics tab."""
-
-    model: str | None = None  # run or model to evaluate; None: the last trained run
-    preset: str = "quick"  # "quick" (seconds to minutes) or "full" (the reported setting)
-    target: str | None = None  # erased concept; None: the run's own concept
-    related: tuple[str, ...] | None = None  # None: the run's related concepts (or defaults)
-    baseline: str | None = None  # None: an ESD run's base model; "": no baseline
-    seed: int = 0  # seeds prompts and noise (same seed, same numbers)
-    num_samples: int | None = None  # prompts per block; None: the preset's
-    ddim_steps: int | None = None  # sampler steps; None: the preset's
-    evaluator: str | None = None  # evaluator checkpoint; None: local, then bundled
-    reference: str | None = None  # reference set .npz; None: beside the evaluator
-    data_root: str | None = None  # build the reference from this HumanML3D-format folder
-
-
-def evaluation_settings(request: EvaluationRequest) -> EvalSettings:
-    """The preset with the request's overrides ("custom" when overridden)."""
-    preset = _choice("preset", request.preset, PRESETS)
-    seed = _integer("seed", request.seed, 0, MAX_SEED)
-    settings = EvalSettings.quick(seed) if preset == "quick" else EvalSettings.full(seed)
-    if request.num_samples is not None:
-        count = _integer("samples per block", request.num_samples, 1, 4096)
-        settings = replace(settings.with_num_samples(count), preset="custom")
-    if request.ddim_steps is not None:
-        steps = _integer("DDIM steps", request.ddim_steps, MIN_DDIM_STEPS, TRAIN_STEPS)
-        settings = replace(settings, ddim_steps=steps, preset="custom")
-    return settings.validated()
 
 
 # --- models -------------------------------------------------------------------------------------
@@ -477,9 +323,8 @@ def _safe_filename(text: str) -> str:
     return name[:120]
 
 
-# --- what the UI shows (pure functions of the service's values) -------------------------------
+# --- comparison prompts and motion choices (pure functions) -------------------------------------
 
-RUN_LENGTH_UNITS = ("epochs", "iterations")  # how the training form gives the length of a run
 MOTION_FORMATS = {  # motion export formats of ``Workbench.export_motion``: key -> label
     "bvh": "BVH animation (rotations fitted to the joints)",
     "glb-pose": "GLB mesh of one pose",
@@ -487,137 +332,6 @@ MOTION_FORMATS = {  # motion export formats of ``Workbench.export_motion``: key 
     "npy": "NPY: joints (T, 22, 3) and 263-d features",
 }
 MOTIONS = "motions"  # sub-folder of the output folder for exported motions
-METRICS_HEADERS = ("block", "metric", "unlearned", "original", "change", "real", "verdict")
-MODEL_HEADERS = (
-    "name", "kind", "base", "concept", "method", "eta", "lr", "steps", "batch", "created",
-    "concept rate", "verdict", "note",
-)  # fmt: skip
-
-
-def default_base_model(names: Sequence[str]) -> str | None:
-    """The bundled default base model when it is listed, else the first one (None: no model)."""
-    if ck.BASE_MODEL_NAME in names:
-        return ck.BASE_MODEL_NAME
-    return names[0] if names else None
-
-
-def run_length(unit: str, count: Any) -> dict[str, int | None]:
-    """The ``iterations`` / ``epochs`` fields of a TrainingRequest from the form's unit + count."""
-    unit = _choice("run length unit", unit, RUN_LENGTH_UNITS)
-    if unit == "iterations":
-        iterations = _integer("iterations", count, 1, MAX_ITERATIONS)
-        return {"iterations": iterations, "epochs": RECIPE.epochs}
-    return {"iterations": None, "epochs": _integer("epochs", count, 1, MAX_EPOCHS)}
-
-
-def duration_text(seconds: float | None) -> str:
-    """``"42.0 s"``, ``"3 min 05 s"``, ``"2 h 07 min"`` ("-" for None)."""
-    if seconds is None or not math.isfinite(seconds):
-        return "-"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
-    return f"{minutes // 60} h {minutes % 60:02d} min"
-
-
-def progress_text(snap: JobSnapshot) -> str:
-    """Status of a job for the UI: one line of numbers (step, epoch, loss, elapsed, rate, ETA),
-    then the job's message on a second line."""
-    unit = "it/s" if snap.kind == "training" else "motions/s"
-    parts = [snap.state] + ([snap.run_name] if snap.run_name else [])
-    if snap.total:
-        parts.append(f"step {snap.step}/{snap.total} ({snap.progress:.0%})")
-    if snap.epoch:
-        parts.append(f"epoch {snap.epoch}")
-    if snap.losses:
-        parts.append(f"loss {snap.losses[-1]:.5f}")
-    if snap.started_at is not None:
-        parts.append(f"elapsed {duration_text(snap.elapsed_s)}")
-    if snap.rate:
-        parts.append(f"{snap.rate:.1f} {unit}")
-    if snap.active and snap.eta_s is not None:
-        parts.append(f"ETA {duration_text(snap.eta_s)}")
-    return " · ".join(parts) + (f"\n{snap.message}" if snap.message else "")
-
-
-def metrics_rows(metrics: dict[str, Any]) -> list[list[str]]:
-    """Rows of the metrics table (``METRICS_HEADERS``) from a metrics.json dict: the model (an
-    unlearned run) against its baseline (the original model), as ``esd.report`` renders them."""
-    try:
-        rows = report_rows(metrics)
-    except (KeyError, TypeError, IndexError) as err:
-        raise WorkbenchError(
-            f"the metrics are incomplete ({one_line(err)}); evaluate the model again"
-        ) from None
-    return [[r.section, r.metric, r.model, r.baseline, r.change, r.real, r.verdict] for r in rows]
-
-
-def metrics_summary(metrics: dict[str, Any]) -> str:
-    """One line above the metrics table: models, preset, samples and the verdicts."""
-    model = (metrics.get("model") or {}).get("name", "?")
-    base = (metrics.get("baseline") or {}).get("name")
-    settings = metrics.get("settings") or {}
-    line = f"{model}" + (f" vs original {base}" if base else " (no baseline)")
-    line += f" · preset {settings.get('preset', '?')}, seed {settings.get('seed', '?')}"
-    verdicts = metrics.get("verdicts")
-    if not verdicts:
-        return line
-    parts = [f"{k} {verdict_text(verdicts[k].get('pass'))}" for k in ("efficacy", "preservation")]
-    for text, verdict in (verdicts.get("specificity") or {}).items():
-        parts.append(f"specificity '{text}' {verdict_text(verdict.get('pass'))}")
-    return f"{line} · overall {verdict_text(verdicts.get('overall'))} ({', '.join(parts)})"
-
-
-def _dig(block: Any, *keys: str) -> Any:
-    for key in keys:
-        block = block.get(key) if isinstance(block, dict) else None
-    return block
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    if isinstance(value, list | tuple):
-        return ", ".join(str(v) for v in value)
-    return str(value)
-
-
-def model_rows(infos: Sequence[ModelInfo]) -> list[list[str]]:
-    """Rows of the model list (``MODEL_HEADERS``): settings of each run and its last metrics."""
-    rows = []
-    for info in infos:
-        esd = info.settings if info.kind == "esd" else {}
-        metrics = info.metrics or {}
-        verdicts = metrics.get("verdicts")
-        values = [
-            info.name,
-            info.kind + (" (bundled)" if info.bundled else ""),
-            info.base,
-            esd.get("concepts"),
-            esd.get("method"),
-            esd.get("negative_guidance"),
-            esd.get("lr"),
-            info.steps,
-            esd.get("batch_size"),
-            info.created,
-            _dig(metrics, "model", "efficacy", "concept_rate"),
-            verdict_text(verdicts.get("overall")) if isinstance(verdicts, dict) else None,
-            info.error,
-        ]
-        rows.append([_cell(v) for v in values])
-    return rows
-
-
-def run_prompts(info: ModelInfo) -> tuple[str, tuple[str, ...]]:
-    """(target concept, related concepts) of a run; the defaults for a base model."""
-    concepts = info.settings.get("concepts") if info.kind == "esd" else None
-    related = info.settings.get("related") if info.kind == "esd" else None
-    target = str(concepts[0]) if concepts else DEFAULT_TARGET
-    return target, tuple(str(r) for r in (related or DEFAULT_RELATED))
 
 
 def comparison_prompts(
@@ -625,9 +339,9 @@ def comparison_prompts(
 ) -> tuple[str, ...]:
     """The prompts of a comparison: the target first, then related and extra ones (texts with
     one prompt per line, or sequences); blanks and repeats dropped, at most MAX_PROMPTS."""
-    first = _text("target prompt", target)
-    rest = _texts("related prompts", related, MAX_PROMPTS)
-    rest += _texts("extra prompts", extra, MAX_PROMPTS)
+    first = as_text("target prompt", target)
+    rest = as_texts("related prompts", related, MAX_PROMPTS)
+    rest += as_texts("extra prompts", extra, MAX_PROMPTS)
     prompts = tuple(dict.fromkeys((first, *rest)))
     if len(prompts) > MAX_PROMPTS:
         raise WorkbenchError(
@@ -884,7 +598,7 @@ class Workbench:
         request = replace(
             request,
             concept=cfg.concepts[0],
-            related=_texts("related concepts", request.related, MAX_RELATED),
+            related=as_texts("related concepts", request.related, MAX_RELATED),
             variants=cfg.variants,
             seconds=cfg.seconds,
         )
@@ -954,13 +668,13 @@ class Workbench:
         only exists on top of the base it was erased from). ``prompts``: a list, or one text
         with a prompt per line (at most MAX_PROMPTS).
         """
-        texts = _texts("prompts", prompts, MAX_PROMPTS)
+        texts = as_texts("prompts", prompts, MAX_PROMPTS)
         if not texts:
             raise WorkbenchError("give at least one prompt, such as 'a person kicking'")
-        seconds = _number("seconds", seconds, MIN_SECONDS, MAX_SECONDS)
-        seed = _integer("seed", seed, 0, MAX_SEED)
-        steps = _integer("DDIM steps", steps, MIN_DDIM_STEPS, TRAIN_STEPS)
-        guidance = _number("guidance", guidance, 0.0, 20.0)
+        seconds = as_number("seconds", seconds, MIN_SECONDS, MAX_SECONDS)
+        seed = as_integer("seed", seed, 0, MAX_SEED)
+        steps = as_integer("DDIM steps", steps, MIN_DDIM_STEPS, TRAIN_STEPS)
+        guidance = as_number("guidance", guidance, 0.0, 20.0)
         unlearned, label, base_ref = self._unlearned(run_name)
         if base_name and base_name != base_ref["name"]:
             raise WorkbenchError(
@@ -1019,9 +733,9 @@ class Workbench:
         if info.error:
             raise WorkbenchError(info.error)
         concepts = info.settings.get("concepts") or [DEFAULT_TARGET]
-        target = _text("target concept", request.target or concepts[0])
+        target = as_text("target concept", request.target or concepts[0])
         default_related = info.settings.get("related") or DEFAULT_RELATED
-        related = _texts("related concepts", request.related or default_related, MAX_RELATED)
+        related = as_texts("related concepts", request.related or default_related, MAX_RELATED)
         if target in related:
             raise WorkbenchError("a related concept repeats the target concept; remove it")
         baseline = info.base if request.baseline is None else (request.baseline or None)
@@ -1133,7 +847,7 @@ class Workbench:
         ``STEM_joints.npy`` (T, 22, 3) and ``STEM_features.npy`` (T, 263). File names come
         from the prompt, the label and the seed through ``safe_filename``.
         """
-        fmt = _choice("motion format", fmt, tuple(MOTION_FORMATS))
+        fmt = as_choice("motion format", fmt, tuple(MOTION_FORMATS))
         clip = pick_clip(comparison, key)
         writers = self.motion_writers
         if writers is None:
@@ -1152,7 +866,7 @@ class Workbench:
             return [writers.write_mesh(path.with_name(f"{stem}_trail.glb"), clip.joints)]
         last = (clip.frames - 1) / FPS
         when = last / 2 if pose_seconds is None else pose_seconds
-        when = _number("pose time", when, 0.0, last, " seconds (the length of the clip)")
+        when = as_number("pose time", when, 0.0, last, " seconds (the length of the clip)")
         frame = round(when * FPS)
         return [
             writers.write_mesh(path.with_name(f"{stem}_pose_{frame:03d}.glb"), clip.joints, frame)

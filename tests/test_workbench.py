@@ -24,30 +24,34 @@ from esd import generator as generator_module
 from esd.evaluate import DEFAULT_RELATED
 from esd.generator import MotionGenerator
 from esd.jobs import FINISHED, STOPPED, JobSnapshot
-from esd.skeleton import FEATURE_DIM, FPS, NUM_JOINTS
-from esd.workbench import (
-    MAX_PROMPTS,
+from esd.presentation import (
     METRICS_HEADERS,
     MODEL_HEADERS,
-    BusyError,
-    Comparison,
-    ComparisonPair,
-    EvaluationRequest,
-    MotionClip,
-    TrainingRequest,
-    Workbench,
-    WorkbenchError,
-    comparison_prompts,
     default_base_model,
     duration_text,
     metrics_rows,
     metrics_summary,
     model_rows,
+    progress_text,
+    run_prompts,
+)
+from esd.skeleton import FEATURE_DIM, FPS, NUM_JOINTS
+from esd.user_input import (
+    MAX_PROMPTS,
+    BusyError,
+    EvaluationRequest,
+    TrainingRequest,
+    WorkbenchError,
+    run_length,
+)
+from esd.workbench import (
+    Comparison,
+    ComparisonPair,
+    MotionClip,
+    Workbench,
+    comparison_prompts,
     motion_choices,
     pick_clip,
-    progress_text,
-    run_length,
-    run_prompts,
 )
 from tests.fakes import write_fake_humanml3d, write_tiny_evaluator
 from tests.tiny import PRETRAINING_INFO, write_tiny_base
