@@ -47,6 +47,7 @@ from esd.presentation import (
 from esd.runtime import DEVICE_CHOICES, tune_cpu_allocator
 from esd.skeleton import MAX_SECONDS, MIN_SECONDS
 from esd.user_input import (
+    COMPARE_SECONDS,
     GUIDANCE_RANGE,
     PRESETS,
     RUN_LENGTH_UNITS,
@@ -393,7 +394,9 @@ def _compare_tab() -> SimpleNamespace:
     ui = SimpleNamespace()
     with gr.Row():
         ui.run = gr.Dropdown([], value=None, label="Unlearned run", elem_id="compare-run")
-        ui.seconds = gr.Slider(MIN_SECONDS, MAX_SECONDS, value=4.0, step=0.1, label="Seconds")
+        ui.seconds = gr.Slider(
+            MIN_SECONDS, MAX_SECONDS, value=COMPARE_SECONDS, step=0.1, label="Seconds"
+        )
         ui.seed = gr.Number(0, label="Seed")
         ui.steps = gr.Number(DEFAULT_STEPS, label="DDIM steps")
     with gr.Row():

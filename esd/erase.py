@@ -99,6 +99,7 @@ class ESDConfig:
 
 
 MAX_BATCH_SIZE = 1024  # x_t samples per step; larger teacher/data batches exhaust memory
+NOISE_SEEDS = 2**31  # the teacher source draws each step's noise seed from [0, NOISE_SEEDS)
 
 # The documented default recipe (README, "ESD on the bundled model"): on the bundled model it
 # erases "a person kicking" in about 17 s on the 2-core CPU (benchmarks/bench_esd.py measures
@@ -320,7 +321,7 @@ class TeacherSource:
         k = int(rng.integers(cfg.ddim_steps))
         ids = rng.integers(len(self.prompts), size=cfg.batch_size)
         lengths = trajectory_lengths(cfg, cfg.batch_size, rng)
-        seed = int(rng.integers(2**31))
+        seed = int(rng.integers(NOISE_SEEDS))
         run = teacher_trajectories(
             self.base, self.teacher, [self.prompts[i] for i in ids], lengths, cfg, seed, k
         )

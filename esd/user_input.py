@@ -29,6 +29,10 @@ MAX_RELATED = 8  # related concepts kept for comparison / evaluation
 MAX_PROMPTS = 8  # prompts of one comparison
 MAX_TEXT = 200  # characters of a concept or prompt
 MAX_SEED = 2**31 - 1  # seeds are stored as int32-friendly values
+MAX_VARIANTS = 8  # extra phrasings of the target concept, erased with it
+MAX_SAMPLES = 4096  # evaluation prompts per block (the full preset uses 256)
+MAX_GUIDANCE = 20.0  # classifier-free guidance scale of a comparison
+COMPARE_SECONDS = 4.0  # default length of compared motions
 PRESETS = ("quick", "full")  # evaluation presets (``esd.evaluation.EvalSettings``)
 RUN_LENGTH_UNITS = ("epochs", "iterations")  # how the training form gives the length of a run
 
@@ -129,7 +133,7 @@ def training_config(request: TrainingRequest) -> ESDConfig:
     iterations = request.iterations
     cfg = ESDConfig(
         concepts=(concept,),
-        variants=as_texts("variants", request.variants, MAX_RELATED),
+        variants=as_texts("variants", request.variants, MAX_VARIANTS),
         negative_guidance=as_number(
             "negative guidance", request.negative_guidance, *GUIDANCE_RANGE
         ),
@@ -181,7 +185,7 @@ def evaluation_settings(request: EvaluationRequest) -> EvalSettings:
     seed = as_integer("seed", request.seed, 0, MAX_SEED)
     settings = EvalSettings.quick(seed) if preset == "quick" else EvalSettings.full(seed)
     if request.num_samples is not None:
-        count = as_integer("samples per block", request.num_samples, 1, 4096)
+        count = as_integer("samples per block", request.num_samples, 1, MAX_SAMPLES)
         settings = replace(settings.with_num_samples(count), preset="custom")
     if request.ddim_steps is not None:
         steps = as_integer("DDIM steps", request.ddim_steps, MIN_DDIM_STEPS, TRAIN_STEPS)

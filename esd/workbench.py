@@ -100,6 +100,8 @@ from esd.runtime import background_threads, pick_device
 from esd.skeleton import FPS, MAX_SECONDS, MIN_SECONDS
 from esd.text import TextEncoder
 from esd.user_input import (
+    COMPARE_SECONDS,
+    MAX_GUIDANCE,
     MAX_PROMPTS,
     MAX_RELATED,
     MAX_SEED,
@@ -656,7 +658,7 @@ class Workbench:
         base_name: str | None,
         run_name: str | None,
         prompts: str | Sequence[str],
-        seconds: float = 4.0,
+        seconds: float = COMPARE_SECONDS,
         seed: int = 0,
         steps: int = DEFAULT_STEPS,
         guidance: float = DEFAULT_GUIDANCE,
@@ -674,7 +676,7 @@ class Workbench:
         seconds = as_number("seconds", seconds, MIN_SECONDS, MAX_SECONDS)
         seed = as_integer("seed", seed, 0, MAX_SEED)
         steps = as_integer("DDIM steps", steps, MIN_DDIM_STEPS, TRAIN_STEPS)
-        guidance = as_number("guidance", guidance, 0.0, 20.0)
+        guidance = as_number("guidance", guidance, 0.0, MAX_GUIDANCE)
         unlearned, label, base_ref = self._unlearned(run_name)
         if base_name and base_name != base_ref["name"]:
             raise WorkbenchError(
