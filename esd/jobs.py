@@ -230,22 +230,18 @@ class BackgroundJob:
         threads: int,
         on_failure: Callable[[BaseException, str], None] | None,
     ) -> None:
-        ended = False  # by this thread: once set, a new job may already own the snapshot
         try:
             with torch_threads(threads):
                 outcome = work(self)
-            self._check_fields(outcome.updates)
             self._finish(outcome.state, outcome.message, error=None, **outcome.updates)
-            ended = True
         except Exception as err:  # a job must never take the server down
             error = one_line(err)
             if on_failure is not None:
                 with contextlib.suppress(Exception):  # logging the failure must not fail
                     on_failure(err, traceback.format_exc())
             self._finish(FAILED, f"{self.kind} failed: {error}", error=error)
-            ended = True
         finally:
-            if not ended:  # BaseException (e.g. SystemExit) inside the work
+            if self.active:  # BaseException (e.g. SystemExit) inside the work
                 self._finish(FAILED, f"{self.kind} was interrupted", error="interrupted")
 
     @staticmethod
@@ -255,9 +251,12 @@ class BackgroundJob:
             raise TypeError(f"unknown snapshot fields: {sorted(unknown)}")
 
     def _finish(self, state: str, message: str, **changes: Any) -> None:
+        """End the job owned by the calling thread; a stale thread (its job already ended, a
+        newer job started) changes nothing."""
+        self._check_fields(changes)
         with self._lock:
             if self._thread is not threading.current_thread():
-                return  # a stale thread: the snapshot belongs to a newer job
+                return
             self._fields.update(changes)
             self._fields.update(
                 state=state,
