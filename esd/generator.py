@@ -195,7 +195,7 @@ class MotionGenerator:
 
     def latent_mask(self, lengths: Sequence[int]) -> torch.Tensor:
         """(B, N) bool: latent token n of item b is valid when n < ceil(length_b / 4)."""
-        tokens = torch.tensor([math.ceil(n / LATENT_REDUCTION) for n in lengths])
+        tokens = self.vae.latent_lengths(lengths)  # (B,)
         steps = torch.arange(int(tokens.max()))
         return (steps[None] < tokens[:, None]).to(self.device)
 
@@ -263,8 +263,8 @@ class MotionGenerator:
     def decode(self, latents: torch.Tensor, lengths: Sequence[int]) -> tuple[np.ndarray, ...]:
         """Normalised latents (B, N, C) -> features (B, T_max, 263) and joints (B, T_max, 22, 3)."""
         z = latents * self.stats["latent_std"] + self.stats["latent_mean"]
-        latent_lengths = torch.tensor([math.ceil(n / LATENT_REDUCTION) for n in lengths])
-        normalised = self.vae.decode(z, latent_lengths.to(self.device))  # (B, 4N, 263)
+        tokens = self.vae.latent_lengths(lengths).to(self.device)  # (B,)
+        normalised = self.vae.decode(z, tokens)  # (B, 4N, 263)
         features = normalised * self.stats["feature_std"] + self.stats["feature_mean"]
         features = features[:, : max(lengths)].float()
         joints = features_to_joints(features)  # (B, T_max, 22, 3)

@@ -28,7 +28,7 @@ from esd.denoiser import DenoiserConfig, LatentDenoiser
 from esd.diffusion import NoiseSchedule, q_sample, v_target
 from esd.text import TextBatch, TextEncoder
 from esd.train_vae import lr_at
-from esd.vae import LATENT_REDUCTION, MotionVAE
+from esd.vae import MotionVAE
 
 
 @dataclass
@@ -106,8 +106,9 @@ def encode_latents(
         for row, i in enumerate(idx):
             x[row, : len(clips[i])] = torch.from_numpy(clips[i])
         mu, _ = vae.encode(x.to(device), lengths.to(device))  # (b, N, C)
+        tokens = vae.latent_lengths(lengths)  # (b,)
         for row, i in enumerate(idx):
-            result[int(i)] = mu[row, : math.ceil(int(lengths[row]) / LATENT_REDUCTION)].cpu()
+            result[int(i)] = mu[row, : int(tokens[row])].cpu()
     latents = [result[i] for i in range(len(clips))]
     return latents
 

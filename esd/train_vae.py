@@ -99,17 +99,15 @@ def vae_loss(
     """The loss of the module docstring for normalised windows x (B, T, 263)."""
     mu, logvar = vae.encode(x, lengths)  # (B, N, C) each
     z = vae.reparameterize(mu, logvar, generator)
-    latent_lengths = torch.div(
-        lengths + LATENT_REDUCTION - 1, LATENT_REDUCTION, rounding_mode="floor"
-    )
-    x_hat = vae.decode(z, latent_lengths)[:, : x.shape[1]]  # (B, T, 263)
+    tokens = vae.latent_lengths(lengths)  # (B,)
+    x_hat = vae.decode(z, tokens)[:, : x.shape[1]]  # (B, T, 263)
     mask = frame_mask(lengths, x.shape[1])  # (B, T)
     weights = mask.float() / mask.sum()
     recon = ((x_hat - x).abs().mean(-1) * weights).sum()
     joints_hat = features_to_joints(x_hat * std + mean)  # (B, T, 22, 3)
     joints = features_to_joints(x * std + mean)
     joint_err = ((joints_hat - joints).norm(dim=-1).mean(-1) * weights).sum()
-    kl = vae.kl_divergence(mu, logvar, frame_mask(latent_lengths, mu.shape[1]))
+    kl = vae.kl_divergence(mu, logvar, frame_mask(tokens, mu.shape[1]))
     return recon + cfg.joint_weight * joint_err + cfg.kl_weight * kl
 
 
@@ -133,10 +131,7 @@ def reconstruction_mpjpe(
             x[row, : len(clip)] = torch.from_numpy(clip)
         x, lengths = x.to(device), lengths.to(device)
         mu, _ = vae.encode(x, lengths)
-        latent_lengths = torch.div(
-            lengths + LATENT_REDUCTION - 1, LATENT_REDUCTION, rounding_mode="floor"
-        )
-        x_hat = vae.decode(mu, latent_lengths)[:, : x.shape[1]]
+        x_hat = vae.decode(mu, vae.latent_lengths(lengths))[:, : x.shape[1]]
         err = (features_to_joints(x_hat * std + mean) - features_to_joints(x * std + mean)).norm(
             dim=-1
         )  # (B, T, 22)
