@@ -28,6 +28,8 @@ from typing import Any
 
 import torch
 
+from esd.files import atomic_write
+
 FORMAT_TAG = "esd-motion/1"  # written into every checkpoint; bump when the layout changes
 DATASET_NAME = "t2m"  # HumanML3D's dataset name in the seed's folder layout
 BASE_MODEL_NAME = "t2m_denoiser_vpred_vaegelu"  # the bundled default base model
@@ -167,13 +169,7 @@ def load_checkpoint(
 
 def write_opt(path: str | Path, options: Mapping[str, Any]) -> None:
     """Write settings as sorted ``key: value`` lines (the seed's opt.txt), atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = "".join(f"{key}: {options[key]}\n" for key in sorted(options))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+    atomic_write(path, "".join(f"{key}: {options[key]}\n" for key in sorted(options)))
 
 
 def read_opt(path: str | Path) -> dict[str, str]:

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -40,6 +38,7 @@ from esd.console import CONSOLE, fail, plain_warnings, positive_int, seed_int
 from esd.data import MotionFolder
 from esd.evaluation import EvalContext, EvalSettings, make_plan, run_evaluation
 from esd.evaluator import EvaluatorBundle
+from esd.files import atomic_write
 from esd.generator import ARCHITECTURE_ERRORS, MotionGenerator, shared_text_encoder
 from esd.jobs import one_line
 from esd.recogniser import ConceptRecogniser
@@ -206,19 +205,6 @@ class StageProgress:
         self._progress.update(self._tasks[stage], completed=done, total=total)
 
 
-def write_text(path: Path, text: str) -> None:
-    """Write ``text`` atomically (temp file in the same folder, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 # --- command line -------------------------------------------------------------------------------
 
 
@@ -331,10 +317,10 @@ def evaluate(args: argparse.Namespace) -> tuple[dict[str, Any], Path]:
 def write_outputs(metrics: dict[str, Any], out_dir: Path, json_path: Path | None) -> None:
     """metrics.json and REPORT.md in ``out_dir``, and metrics.json at ``json_path`` too."""
     text = json.dumps(metrics, indent=2) + "\n"
-    write_text(out_dir / METRICS_NAME, text)
-    write_text(out_dir / REPORT_NAME, markdown_report(metrics))
+    atomic_write(out_dir / METRICS_NAME, text)
+    atomic_write(out_dir / REPORT_NAME, markdown_report(metrics))
     if json_path is not None:
-        write_text(json_path, text)
+        atomic_write(json_path, text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -63,11 +63,7 @@ from esd import checkpoints as ck
 from esd.concept_clips import concept_latents
 from esd.denoiser import LatentDenoiser, count_parameters, select_parameters
 from esd.diffusion import MIN_DDIM_STEPS, TRAIN_STEPS
-from esd.erase import (
-    ESDConfig,
-    ESDStep,
-    run_esd,
-)
+from esd.erase import ESDConfig, ESDStep, run_esd
 from esd.evaluate import (
     DEFAULT_RELATED,
     DEFAULT_TARGET,
@@ -79,7 +75,7 @@ from esd.evaluate import (
     write_outputs,
 )
 from esd.evaluation import EvalContext, EvalSettings, make_plan, run_evaluation
-from esd.filenames import safe_filename
+from esd.files import safe_filename
 from esd.generator import (
     DEFAULT_GUIDANCE,
     DEFAULT_STEPS,

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import functools
 import io
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import plotly.graph_objects as go
 
-from esd.filenames import safe_filename
+from esd.files import atomic_write, safe_filename
 from esd.skeleton import FEATURE_DIM, FPS, NUM_JOINTS, PARENTS
 from viz.bvh import BvhConfig, bvh_text, read_bvh, swing_rotation
 from viz.skeleton import PLOTLY_CONFIG, as_joints
@@ -62,22 +60,6 @@ class MeshStyle:
 
 
 # --- safe files --------------------------------------------------------------------------------
-
-
-def atomic_write(path: str | Path, content: bytes | str) -> Path:
-    """Write ``content`` to ``path`` via a temp file in the same folder and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = content.encode("utf-8") if isinstance(content, str) else content
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 # --- NPY, BVH, HTML ----------------------------------------------------------------------------
