@@ -3,7 +3,7 @@
     python app.py [--host 127.0.0.1] [--port 7860] [--checkpoints_dir DIR] [--output_dir DIR]
                   [--device auto|cpu|cuda]
 
-Layout and wiring only. The service (``esd.workbench.Workbench``: models, the one background
+Layout and wiring only. The service (``esd.workbench.service.Workbench``: models, the one background
 job, comparison, evaluation, export) and its pure helpers decide everything; ``viz`` draws.
 One Workbench per process holds the shared read-only models and the job, so every browser (and
 a reloaded page) sees the same running job; per-browser values (the last comparison, what the
@@ -29,12 +29,15 @@ from typing import Any, TypeVar
 import gradio as gr
 import pandas as pd
 
-from esd import checkpoints as ck
-from esd.erase import METHODS, RECIPE, XT_SOURCES
-from esd.evaluate import DEFAULT_RELATED, DEFAULT_TARGET
-from esd.generator import DEFAULT_STEPS
-from esd.jobs import FAILED, STOPPING, one_line
-from esd.presentation import (
+from esd.common.errors import one_line
+from esd.common.runtime import DEVICE_CHOICES, tune_cpu_allocator
+from esd.erasure.loop import METHODS, RECIPE, XT_SOURCES
+from esd.evaluation.instruments import DEFAULT_RELATED, DEFAULT_TARGET
+from esd.models import checkpoints as ck
+from esd.models.generator import DEFAULT_STEPS
+from esd.motion.skeleton import MAX_SECONDS, MIN_SECONDS
+from esd.workbench.jobs import FAILED, STOPPING
+from esd.workbench.presentation import (
     METRICS_HEADERS,
     MODEL_HEADERS,
     default_base_model,
@@ -44,9 +47,14 @@ from esd.presentation import (
     progress_text,
     run_prompts,
 )
-from esd.runtime import DEVICE_CHOICES, tune_cpu_allocator
-from esd.skeleton import MAX_SECONDS, MIN_SECONDS
-from esd.user_input import (
+from esd.workbench.service import (
+    DEFAULT_OUTPUT_DIR,
+    MOTION_FORMATS,
+    Workbench,
+    comparison_prompts,
+    motion_choices,
+)
+from esd.workbench.user_input import (
     COMPARE_SECONDS,
     GUIDANCE_RANGE,
     PRESETS,
@@ -55,13 +63,6 @@ from esd.user_input import (
     TrainingRequest,
     WorkbenchError,
     run_length,
-)
-from esd.workbench import (
-    DEFAULT_OUTPUT_DIR,
-    MOTION_FORMATS,
-    Workbench,
-    comparison_prompts,
-    motion_choices,
 )
 from viz import export as viz_export
 from viz.figures import loss_figure, pair_figure

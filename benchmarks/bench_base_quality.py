@@ -1,9 +1,10 @@
 """Quality of a base model per concept: is each concept generated, and does it look physical?
 
 1. Concept families: for every concept of the vocabulary, ``--samples`` prompts cycling over its
-   canonical prompt and captions of single-concept test clips (``esd.evaluation.concept_block``
-   without held-out phrasings), and separately its held-out phrasings; the share of generated
-   motions the evaluator's recogniser assigns to the concept.
+   canonical prompt and captions of single-concept test clips
+   (``esd.evaluation.protocol.concept_block`` without held-out phrasings), and separately its
+   held-out phrasings; the share of generated motions the evaluator's recogniser assigns to the
+   concept.
 2. Physics of three families, from the generated joints: kicks (the highest foot above the
    floor), jumps (the highest clearance of the lower foot: both feet off the floor), walks (foot
    speed on the frames HumanML3D's velocity rule labels as contacts: foot skate, cm/s; the
@@ -27,14 +28,14 @@ import numpy as np
 if __package__ in (None, ""):  # run as a script: make the project root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from esd import checkpoints as ck
-from esd import evaluate as cli
-from esd.concepts import CONCEPTS
 from esd.corpus.stats import FOOT_JOINTS, contact_skate
-from esd.evaluation import EvalSettings, concept_block, generate_embeddings, place_concept
-from esd.features import joints_to_features
-from esd.generator import MotionGenerator, shared_text_encoder
-from esd.skeleton import JOINT_INDEX
+from esd.evaluation import instruments as cli
+from esd.evaluation.protocol import EvalSettings, concept_block, generate_embeddings, place_concept
+from esd.models import checkpoints as ck
+from esd.models.generator import MotionGenerator, shared_text_encoder
+from esd.motion.concepts import CONCEPTS
+from esd.motion.features import joints_to_features
+from esd.motion.skeleton import JOINT_INDEX
 
 PHYSICS_FAMILIES = ("kick", "jump", "walk")
 BALLS_OF_FEET = [JOINT_INDEX["left_foot"], JOINT_INDEX["right_foot"]]

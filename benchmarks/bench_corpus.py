@@ -24,9 +24,9 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the project root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from esd.concepts import CONCEPT_NAMES
 from esd.corpus.stats import clip_stats
 from esd.corpus.writer import DEFAULT_CLIPS, make_clip, write_corpus
+from esd.motion.concepts import CONCEPT_NAMES
 
 
 def per_clip_ms(sample: int, seed: int) -> float:

@@ -29,14 +29,14 @@ import torch
 if __package__ in (None, ""):  # run as a script: make the project root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from esd import checkpoints as ck
-from esd import evaluate as cli
-from esd.data import MotionFolder
-from esd.evaluation import EvalContext, EvalSettings, make_plan, run_evaluation
-from esd.generator import MotionGenerator, shared_text_encoder
-from esd.recogniser import ConceptRecogniser
-from esd.reference import ReferenceSet
-from esd.runtime import pick_device
+from esd.common.runtime import pick_device
+from esd.evaluation import instruments as cli
+from esd.evaluation.protocol import EvalContext, EvalSettings, make_plan, run_evaluation
+from esd.evaluation.recogniser import ConceptRecogniser
+from esd.evaluation.reference import ReferenceSet
+from esd.models import checkpoints as ck
+from esd.models.generator import MotionGenerator, shared_text_encoder
+from esd.motion.humanml3d import MotionFolder
 
 RELATED = list(cli.DEFAULT_RELATED)
 

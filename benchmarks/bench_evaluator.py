@@ -26,10 +26,10 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the project root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from esd import checkpoints as ck
-from esd import evaluate as cli
-from esd.evaluation import EvalSettings, retrieval_metrics
-from esd.recogniser import recognition_accuracy
+from esd.evaluation import instruments as cli
+from esd.evaluation.protocol import EvalSettings, retrieval_metrics
+from esd.evaluation.recogniser import recognition_accuracy
+from esd.models import checkpoints as ck
 
 TARGET = "kick"
 

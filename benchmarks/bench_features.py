@@ -19,9 +19,9 @@ import torch
 if __package__ in (None, ""):  # run as a script: make the project root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from esd.features import features_to_joints, features_to_joints_fk, joints_to_features
-from esd.quaternion import qrot, yaw_quaternion
-from esd.skeleton import NUM_JOINTS, PARENTS, TARGET_OFFSETS
+from esd.motion.features import features_to_joints, features_to_joints_fk, joints_to_features
+from esd.motion.quaternion import qrot, yaw_quaternion
+from esd.motion.skeleton import NUM_JOINTS, PARENTS, TARGET_OFFSETS
 
 CORPUS_CALLS = 12_000  # encoder calls made by the corpus generator
 

@@ -35,11 +35,11 @@ import torch
 if __package__ in (None, ""):  # run as a script: make the project root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from esd.denoiser import DenoiserConfig, LatentDenoiser, count_parameters
-from esd.diffusion import NoiseSchedule, ddim_sample
-from esd.skeleton import FEATURE_DIM, FPS, MAX_FRAMES
-from esd.text import TextBatch
-from esd.vae import MotionVAE, VAEConfig
+from esd.models.bundled.denoiser import DenoiserConfig, LatentDenoiser, count_parameters
+from esd.models.bundled.vae import MotionVAE, VAEConfig
+from esd.models.diffusion import NoiseSchedule, ddim_sample
+from esd.models.text import TextBatch
+from esd.motion.skeleton import FEATURE_DIM, FPS, MAX_FRAMES
 
 CAPTION_TOKENS = 12  # typical HumanML3D caption length in MiniLM tokens, [CLS]/[SEP] included
 

@@ -27,7 +27,7 @@ import numpy as np
 if __package__ in (None, ""):  # run as a script: make the project root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from esd.skeleton import FPS
+from esd.motion.skeleton import FPS
 from viz.export import read_bvh, write_bvh, write_mesh
 from viz.skeleton import Panel, figure_json, motion_figure
 

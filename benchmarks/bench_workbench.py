@@ -33,14 +33,14 @@ import torch
 if __package__ in (None, ""):  # run as a script: make the project root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from esd import checkpoints as ck
-from esd.evaluate import DEFAULT_RELATED, DEFAULT_TARGET
-from esd.generator import DEFAULT_STEPS, shared_text_encoder
-from esd.user_input import (
-    TrainingRequest,
-)
-from esd.workbench import (
+from esd.evaluation.instruments import DEFAULT_RELATED, DEFAULT_TARGET
+from esd.models import checkpoints as ck
+from esd.models.generator import DEFAULT_STEPS, shared_text_encoder
+from esd.workbench.service import (
     Workbench,
+)
+from esd.workbench.user_input import (
+    TrainingRequest,
 )
 from viz.figures import pair_figure
 from viz.skeleton import figure_json

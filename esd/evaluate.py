@@ -16,13 +16,12 @@ else the bundled ``assets/t2m_evaluator/model/evaluator.tar``. Reference set (th
 captions and real motion embeddings): ``--data_root DIR`` builds it from a HumanML3D-format folder
 (e.g. real HumanML3D); otherwise ``--reference FILE``, default ``reference_test.npz`` in the
 evaluator's folder (beside model/). Presets: full (default) or ``--quick`` (see
-``esd.evaluation.EvalSettings``). Same seed, same numbers.
+``esd.evaluation.protocol.EvalSettings``). Same seed, same numbers.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -33,95 +32,23 @@ import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from esd import checkpoints as ck
+from esd.common.errors import one_line
+from esd.common.runtime import DEVICE_CHOICES, pick_device
 from esd.console import CONSOLE, fail, plain_warnings, positive_int, seed_int
-from esd.data import MotionFolder
-from esd.evaluation import EvalContext, EvalSettings, make_plan, run_evaluation
-from esd.evaluator import EvaluatorBundle
-from esd.files import atomic_write
-from esd.generator import ARCHITECTURE_ERRORS, MotionGenerator, shared_text_encoder
-from esd.jobs import one_line
-from esd.recogniser import ConceptRecogniser
-from esd.reference import REFERENCE_FILE, ProgressFn, ReferenceSet
-from esd.report import markdown_report, rich_table
-from esd.runtime import DEVICE_CHOICES, pick_device
-
-EVALUATOR_FILE = "evaluator.tar"  # the evaluator checkpoint inside an evaluator's model/ folder
-DEFAULT_TARGET = "a person kicking"  # the concept erased by default
-DEFAULT_RELATED = ("a person jumping", "a person punching", "a person lunging")  # specificity
-REPORT_NAME = "REPORT.md"
-METRICS_NAME = "metrics.json"
-
-
-# --- resolvers ----------------------------------------------------------------------------------
-
-
-def evaluator_candidates(checkpoints_dir: str | Path) -> list[Path]:
-    """Default evaluator files, in order: trained locally, then bundled."""
-    local = ck.run_paths(checkpoints_dir, ck.EVALUATOR_NAME).model_dir / EVALUATOR_FILE
-    return [local, ck.ASSETS_DIR / ck.EVALUATOR_NAME / "model" / EVALUATOR_FILE]
-
-
-def resolve_evaluator(path: str | Path | None, checkpoints_dir: str | Path) -> Path:
-    """``--evaluator`` or the first default that exists; CheckpointError otherwise."""
-    if path is not None:
-        if not Path(path).is_file():
-            raise ck.CheckpointError(f"evaluator checkpoint not found: {path}")
-        return Path(path)
-    candidates = evaluator_candidates(checkpoints_dir)
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    raise ck.CheckpointError(
-        f"no evaluator found (looked for {candidates[0]} and {candidates[1]}); train one with "
-        "`python -m esd.pretrain` or pass --evaluator FILE"
-    )
-
-
-def load_evaluator(path: str | Path) -> EvaluatorBundle:
-    """An evaluator checkpoint as an EvaluatorBundle on the CPU; CheckpointError if unusable."""
-    payload = ck.load_checkpoint(path, kind="evaluator")
-    try:
-        return EvaluatorBundle.from_payload(payload)
-    except ARCHITECTURE_ERRORS as err:
-        raise ck.CheckpointError(
-            f"{path} does not fit this project's evaluator architecture ({one_line(err, 200)})"
-        ) from None
-
-
-def default_reference(evaluator_path: Path) -> Path:
-    """``reference_test.npz`` in the evaluator's folder (the parent of model/)."""
-    folder = evaluator_path.parent
-    return (folder.parent if folder.name == "model" else folder) / REFERENCE_FILE
-
-
-def output_dir(name: str, checkpoints_dir: str | Path) -> Path:
-    """``evaluation/`` of the model's folder; bundled models write under checkpoints_dir."""
-    paths = ck.resolve_model(name, checkpoints_dir)
-    return ck.run_paths(checkpoints_dir, name).eval_dir if paths.bundled else paths.eval_dir
-
-
-# --- models -------------------------------------------------------------------------------------
-
-
-def describe_model(name: str, ckpt: str | None, checkpoints_dir: str | Path) -> dict[str, Any]:
-    """{"name", "ckpt", "kind", "base"} of a model, reading its checkpoint (cheap, CPU)."""
-    paths = ck.resolve_model(name, checkpoints_dir)
-    file = ck.resolve_checkpoint(paths, ckpt)
-    payload = ck.load_checkpoint(file, kind=("base", "esd"))
-    base = payload.get("base") if payload["kind"] == "esd" else None
-    if payload["kind"] == "esd" and not (isinstance(base, dict) and base.get("name")):
-        raise ck.CheckpointError(f"{file} is an ESD checkpoint that does not name its base model")
-    return {"name": name, "ckpt": str(file), "kind": payload["kind"], "base": base}
-
-
-def load_generator(
-    info: dict[str, Any], checkpoints_dir: str | Path, device: torch.device
-) -> MotionGenerator:
-    """The MotionGenerator of a described model; CheckpointError for a foreign architecture."""
-    return MotionGenerator.from_checkpoint(
-        info["name"], info["ckpt"], checkpoints_dir, device, shared_text_encoder(device)
-    )
+from esd.evaluation.instruments import (
+    DEFAULT_RELATED,
+    DEFAULT_TARGET,
+    METRICS_NAME,
+    REPORT_NAME,
+    describe_model,
+    load_context,
+    load_generator,
+    output_dir,
+    write_outputs,
+)
+from esd.evaluation.protocol import EvalContext, EvalSettings, make_plan, run_evaluation
+from esd.evaluation.report import rich_table
+from esd.models import checkpoints as ck
 
 
 def baseline_info(args: argparse.Namespace, model: dict[str, Any]) -> dict[str, Any] | None:
@@ -134,46 +61,6 @@ def baseline_info(args: argparse.Namespace, model: dict[str, Any]) -> dict[str, 
         base = model["base"]
         return describe_model(base["name"], base.get("ckpt"), args.checkpoints_dir)
     return None
-
-
-# --- reference ----------------------------------------------------------------------------------
-
-
-def load_reference(
-    evaluator: EvaluatorBundle,
-    evaluator_path: Path,
-    data_root: str | Path | None = None,
-    reference: str | Path | None = None,
-    progress: ProgressFn | None = None,
-) -> ReferenceSet:
-    """Build the reference from ``data_root``, or load ``reference`` (default: beside the
-    evaluator) and check that this evaluator embedded it."""
-    if data_root:
-        return ReferenceSet.build(MotionFolder(data_root), evaluator, progress=progress)
-    loaded = ReferenceSet.load(reference or default_reference(evaluator_path))
-    loaded.check_evaluator(evaluator)
-    return loaded
-
-
-def load_context(
-    checkpoints_dir: str | Path = ck.DEFAULT_CHECKPOINTS_DIR,
-    evaluator: str | Path | None = None,
-    data_root: str | Path | None = None,
-    reference: str | Path | None = None,
-    device: torch.device | str = "cpu",
-    progress: ProgressFn | None = None,
-) -> tuple[EvalContext, Path]:
-    """The measuring instruments (for the CLI and the workbench) and the evaluator file used.
-
-    The evaluator stays on the CPU (it is small); the text encoder is the process's shared one
-    on ``device``. Raises CheckpointError / ReferenceError / DatasetError (all ValueErrors).
-    """
-    evaluator_path = resolve_evaluator(evaluator, checkpoints_dir)
-    bundle = load_evaluator(evaluator_path)
-    ref = load_reference(bundle, evaluator_path, data_root, reference, progress)
-    encoder = shared_text_encoder(pick_device(device))
-    recogniser = ConceptRecogniser(bundle, lambda t: encoder.sentence_embeddings(t).cpu())
-    return EvalContext(bundle, recogniser, ref), evaluator_path
 
 
 # --- terminal -----------------------------------------------------------------------------------
@@ -312,15 +199,6 @@ def evaluate(args: argparse.Namespace) -> tuple[dict[str, Any], Path]:
         "elapsed_s": round(time.monotonic() - began, 1),
     }
     return metrics, job.out_dir
-
-
-def write_outputs(metrics: dict[str, Any], out_dir: Path, json_path: Path | None) -> None:
-    """metrics.json and REPORT.md in ``out_dir``, and metrics.json at ``json_path`` too."""
-    text = json.dumps(metrics, indent=2) + "\n"
-    atomic_write(out_dir / METRICS_NAME, text)
-    atomic_write(out_dir / REPORT_NAME, markdown_report(metrics))
-    if json_path is not None:
-        atomic_write(json_path, text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -19,10 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
-from esd import checkpoints as ck
+from esd.common.runtime import seed_everything
 from esd.console import CONSOLE, fail, plain_warnings, positive_float, positive_int, seed_int
-from esd.generator import DEFAULT_GUIDANCE, DEFAULT_STEPS, MotionGenerator, frames_from_seconds
-from esd.runtime import seed_everything
+from esd.models import checkpoints as ck
+from esd.models.generator import (
+    DEFAULT_GUIDANCE,
+    DEFAULT_STEPS,
+    MotionGenerator,
+    frames_from_seconds,
+)
 
 MIN_SAMPLER_STEPS = 10  # fewer DDIM steps give visibly broken motion
 

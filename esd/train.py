@@ -7,7 +7,7 @@
 Output: ``checkpoints/t2m/{NAME}_ESD_{CONCEPT_SLUG}/`` with ``opt.txt``, ``logs/train.log``,
 ``model/net_e_XX.tar`` (every epoch) and ``model/latest.tar`` (every epoch, on Ctrl-C, at the end).
 An epoch is one pass over the x_t samples: ``trajectories x ddim_steps`` teacher points for the
-pool and teacher sources, the concept's clips for the data source (see ``esd.erase``).
+pool and teacher sources, the concept's clips for the data source (see ``esd.erasure.loop``).
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ import threading
 import time
 from pathlib import Path
 
-from esd import checkpoints as ck
-from esd.concept_clips import concept_latents
+from esd.common.runtime import pick_device, seed_everything
 from esd.console import (
     CONSOLE,
     RunLog,
@@ -32,10 +31,11 @@ from esd.console import (
     positive_int,
     seed_int,
 )
-from esd.data import DatasetError
-from esd.erase import METHODS, XT_SOURCES, ESDConfig, ESDResult, run_esd, validate_config
-from esd.generator import MotionGenerator
-from esd.runtime import pick_device, seed_everything
+from esd.erasure.concept_clips import concept_latents
+from esd.erasure.loop import METHODS, XT_SOURCES, ESDConfig, ESDResult, run_esd, validate_config
+from esd.models import checkpoints as ck
+from esd.models.generator import MotionGenerator
+from esd.motion.humanml3d import DatasetError
 
 SUPPORTED_DATASETS = ("t2m",)  # HumanML3D layout (KIT-ML is not supported)
 DEFAULT_DATA_ROOT = Path("data/t2m_synth")

@@ -1,7 +1,7 @@
 """Small fake HumanML3D-format folders for tests (no real data needed).
 
 ``write_fake_humanml3d(root)`` writes random features in the exact on-disk layout that
-``esd.data.MotionFolder`` reads: new_joint_vecs/, new_joints/, texts/, the split files,
+``esd.motion.humanml3d.MotionFolder`` reads: new_joint_vecs/, new_joints/, texts/, the split files,
 Mean.npy/Std.npy (group-averaged std, spec §7) and, optionally, the corpus's labels.json,
 heldout.json and manifest.json.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from esd.skeleton import FEATURE_DIM, FEATURE_GROUPS, NUM_JOINTS
+from esd.motion.skeleton import FEATURE_DIM, FEATURE_GROUPS, NUM_JOINTS
 
 FAKE_CONCEPTS = ("walk", "kick", "wave")  # concepts cycled over the fake clips
 
@@ -98,7 +98,7 @@ def tiny_evaluator(folder, seed: int = 0):
     """A randomly initialised tiny EvaluatorBundle using ``folder``'s Mean/Std."""
     import torch
 
-    from esd.evaluator import EvaluatorBundle, EvaluatorConfig, MotionTextEvaluator
+    from esd.evaluation.contrastive import EvaluatorBundle, EvaluatorConfig, MotionTextEvaluator
 
     torch.manual_seed(seed)
     model = MotionTextEvaluator(EvaluatorConfig(**TINY_EVALUATOR)).eval()
@@ -123,7 +123,7 @@ class FakeRecogniser:
     concept's name among the text's word stems; text embeddings are hashed unit vectors."""
 
     def __init__(self, reference, names: Sequence[str] = FAKE_CONCEPTS) -> None:
-        from esd.concepts import CONCEPT_BY_NAME
+        from esd.motion.concepts import CONCEPT_BY_NAME
 
         self.concepts = [CONCEPT_BY_NAME[n] for n in names]
         self.names = list(names)
@@ -138,18 +138,18 @@ class FakeRecogniser:
         return hashed_unit_vectors(texts, self.dim)
 
     def recognise(self, motion_emb: np.ndarray) -> list[str]:
-        from esd import metrics
+        from esd.evaluation import metrics
 
         return [self.names[i] for i in metrics.recognise(motion_emb, self.concept_emb)]
 
     def rate(self, motion_emb: np.ndarray, name: str) -> float:
-        from esd import metrics
+        from esd.evaluation import metrics
 
         return metrics.concept_rate(motion_emb, self.concept_emb, self.names.index(name))
 
     def place(self, text: str):
-        from esd.recogniser import Placement
-        from esd.reference import caption_stems, stem
+        from esd.evaluation.recogniser import Placement
+        from esd.motion.keywords import caption_stems, stem
 
         stems = caption_stems(text)
         for concept in self.concepts:
@@ -188,7 +188,7 @@ class FakeClipSource:
         return index
 
     def _natural(self, prompt: str, seed: int) -> int:
-        from esd.reference import caption_stems, stem
+        from esd.motion.keywords import caption_stems, stem
 
         if prompt in self.by_caption:
             return self.by_caption[prompt]
@@ -199,7 +199,7 @@ class FakeClipSource:
         return int(np.random.default_rng(seed).integers(len(self.records)))
 
     def generate(self, prompts, lengths=None, seed=0, num_steps=50, guidance_scale=2.5):
-        from esd.generator import GeneratedMotion
+        from esd.models.generator import GeneratedMotion
 
         self.calls.append((list(prompts), seed))
         picks = [self.records[self._pick(p, seed + i)] for i, p in enumerate(prompts)]
@@ -215,10 +215,10 @@ def write_tiny_evaluator(checkpoints_dir, data_root) -> Path:
     """A tiny random evaluator where the CLI and the workbench look for one by default
     (``checkpoints_dir/t2m/t2m_evaluator/model/evaluator.tar``), with the reference set of the
     fake HumanML3D folder ``data_root`` beside it. Returns the evaluator file."""
-    from esd import checkpoints as ck
-    from esd.data import MotionFolder
-    from esd.evaluate import evaluator_candidates
-    from esd.reference import REFERENCE_FILE, ReferenceSet
+    from esd.evaluation.instruments import evaluator_candidates
+    from esd.evaluation.reference import REFERENCE_FILE, ReferenceSet
+    from esd.models import checkpoints as ck
+    from esd.motion.humanml3d import MotionFolder
 
     folder = MotionFolder(data_root)
     evaluator = tiny_evaluator(folder)

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 import torch
 
-from esd import checkpoints as ck
-from esd import generator as generator_module
-from esd.skeleton import NUM_JOINTS
-from esd.workbench import MOTION_FORMATS, Workbench
+from esd.models import checkpoints as ck
+from esd.models import generator as generator_module
+from esd.motion.skeleton import NUM_JOINTS
+from esd.workbench.service import MOTION_FORMATS, Workbench
 from tests.fakes import write_fake_humanml3d, write_tiny_evaluator
 from tests.test_viz_skeleton import random_motion
 from tests.tiny import write_tiny_base

@@ -10,11 +10,11 @@ import shlex
 import numpy as np
 import pytest
 
-from esd import checkpoints as ck
-from esd import evaluate as cli
-from esd.erase import RECIPE, run_esd
-from esd.evaluation import EvalSettings, evaluate_model, make_plan
-from esd.generator import MotionGenerator
+from esd.erasure.loop import RECIPE, run_esd
+from esd.evaluation import instruments as cli
+from esd.evaluation.protocol import EvalSettings, evaluate_model, make_plan
+from esd.models import checkpoints as ck
+from esd.models.generator import MotionGenerator
 from esd.train import main as train_main
 
 pytestmark = pytest.mark.slow

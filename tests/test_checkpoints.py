@@ -3,7 +3,7 @@ import os
 import pytest
 import torch
 
-from esd import checkpoints as ck
+from esd.models import checkpoints as ck
 
 
 def test_save_load_round_trip_weights_only(tmp_path):

@@ -7,10 +7,10 @@ import re
 import numpy as np
 import pytest
 
-from esd.concepts import CONCEPT_BY_NAME, CONCEPT_NAMES
 from esd.corpus import captions
 from esd.corpus.captions import HELDOUT_PHRASINGS, caption_line, clip_captions, pos_tokens
 from esd.corpus.catalog import BOTH, LEFT, RIGHT, SPECS, SPEEDS, SegmentFacts
+from esd.motion.concepts import CONCEPT_BY_NAME, CONCEPT_NAMES
 
 SAMPLES_PER_CONCEPT = 2000  # single-segment captions per concept (1,000 clips x 2 captions)
 TWO_SEGMENT_CLIPS = 600

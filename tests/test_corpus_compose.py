@@ -5,13 +5,13 @@ import itertools
 import numpy as np
 import pytest
 
-from esd.concepts import CONCEPT_NAMES
 from esd.corpus import compose, rig
 from esd.corpus.catalog import SPEC_BY_NAME
 from esd.corpus.physics import BodyMotion
 from esd.corpus.stats import clip_stats
-from esd.features import joints_to_features
-from esd.skeleton import MAX_FRAMES, MIN_FRAMES
+from esd.motion.concepts import CONCEPT_NAMES
+from esd.motion.features import joints_to_features
+from esd.motion.skeleton import MAX_FRAMES, MIN_FRAMES
 
 
 def test_posture_rules():

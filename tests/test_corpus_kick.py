@@ -5,7 +5,7 @@ import pytest
 
 from esd.corpus.actions import ActionRequest, generate_action
 from esd.corpus.physics import ground
-from esd.skeleton import JOINT_INDEX, NUM_JOINTS
+from esd.motion.skeleton import JOINT_INDEX, NUM_JOINTS
 
 
 @pytest.mark.parametrize("variant", ["front", "side", "roundhouse"])

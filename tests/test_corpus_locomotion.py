@@ -14,7 +14,7 @@ from esd.corpus.actions import ActionRequest, generate_action
 from esd.corpus.catalog import SPEC_BY_NAME
 from esd.corpus.physics import ground
 from esd.corpus.rig import CONTACT_HEIGHT
-from esd.skeleton import FPS, JOINT_INDEX
+from esd.motion.skeleton import FPS, JOINT_INDEX
 
 J = JOINT_INDEX
 FEET = (J["left_foot"], J["right_foot"])

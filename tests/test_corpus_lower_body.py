@@ -14,7 +14,7 @@ from esd.corpus.actions.lower_body import seated_motion, seated_pose
 from esd.corpus.catalog import SPEC_BY_NAME
 from esd.corpus.physics import ground
 from esd.corpus.rig import CONTACT_HEIGHT
-from esd.skeleton import FPS, JOINT_INDEX
+from esd.motion.skeleton import FPS, JOINT_INDEX
 
 J = JOINT_INDEX
 CONCEPTS = ("lunge", "squat", "sit_down", "stand_up", "kneel", "bow", "stretch", "balance")

@@ -5,8 +5,8 @@ import pytest
 
 from esd.corpus import rig
 from esd.corpus.physics import GRAVITY, BodyMotion, ground
-from esd.features import features_to_joints, joints_to_features
-from esd.skeleton import BONE_LENGTHS, FPS, JOINT_INDEX, PARENTS
+from esd.motion.features import features_to_joints, joints_to_features
+from esd.motion.skeleton import BONE_LENGTHS, FPS, JOINT_INDEX, PARENTS
 
 J = JOINT_INDEX
 

@@ -5,8 +5,8 @@ import numpy as np
 from esd.corpus import rig
 from esd.corpus.physics import BodyMotion, ground
 from esd.corpus.stats import clip_stats, hinge_angles, planted_skate, summarise
-from esd.features import joints_to_features
-from esd.skeleton import JOINT_INDEX
+from esd.motion.features import joints_to_features
+from esd.motion.skeleton import JOINT_INDEX
 
 
 def stats_of(motion, joints=None):

@@ -16,7 +16,7 @@ from scipy.signal import find_peaks
 from esd.corpus.actions import ActionRequest, generate_action
 from esd.corpus.catalog import SPEC_BY_NAME
 from esd.corpus.physics import ground
-from esd.skeleton import FPS, JOINT_INDEX
+from esd.motion.skeleton import FPS, JOINT_INDEX
 
 J = JOINT_INDEX
 CONCEPTS = (

@@ -5,12 +5,12 @@ import json
 import numpy as np
 import pytest
 
-from esd.concepts import CONCEPT_NAMES
 from esd.corpus import writer
 from esd.corpus.__main__ import main
 from esd.corpus.captions import HELDOUT_PHRASINGS
-from esd.data import MotionFolder, parse_captions
-from esd.features import features_to_joints
+from esd.motion.concepts import CONCEPT_NAMES
+from esd.motion.features import features_to_joints
+from esd.motion.humanml3d import MotionFolder, parse_captions
 
 CLIPS = 100  # 4 per concept: every concept in every split
 

@@ -1,4 +1,4 @@
-"""esd.data: HumanML3D folder validation, split loading, captions, cache, torch dataset."""
+"""esd.motion.humanml3d: folder validation, split loading, captions, cache, torch dataset."""
 
 import json
 import os
@@ -10,9 +10,9 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from esd import data
-from esd.data import DatasetError, MotionDataset, MotionFolder, collate_motions
-from esd.skeleton import FEATURE_DIM
+from esd.motion import humanml3d as data
+from esd.motion.humanml3d import DatasetError, MotionDataset, MotionFolder, collate_motions
+from esd.motion.skeleton import FEATURE_DIM
 from tests.fakes import write_fake_humanml3d
 
 LENGTHS = (60, 80, 100, 45, 120, 70, 90, 50, 64, 130)  # train = first 6, val 2, test 2

@@ -9,14 +9,14 @@ import pytest
 import torch
 from torch import nn
 
-from esd.denoiser import (
+from esd.models.bundled.denoiser import (
     DenoiserConfig,
     LatentDenoiser,
     count_parameters,
     parameter_groups,
     select_parameters,
 )
-from esd.text import TextBatch
+from esd.models.text import TextBatch
 
 TINY = DenoiserConfig(
     latent_dim=4, model_dim=32, num_layers=2, num_heads=2, text_dim=8, max_latent_tokens=16

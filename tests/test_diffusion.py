@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from esd import diffusion as D
-from esd.text import TextBatch
+from esd.models import diffusion as D
+from esd.models.text import TextBatch
 
 SCHEDULE = D.NoiseSchedule()
 B, N, C = 3, 5, 4

@@ -4,8 +4,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from esd import checkpoints as ck
-from esd.erase import (
+from esd.erasure.loop import (
     ESDConfig,
     PoolSource,
     esd_target,
@@ -14,7 +13,8 @@ from esd.erase import (
     run_esd,
     validate_config,
 )
-from esd.generator import apply_denoiser_overlay
+from esd.models import checkpoints as ck
+from esd.models.generator import apply_denoiser_overlay
 from tests.tiny import tiny_generator
 
 FAST = dict(trajectories=4, ddim_steps=10, batch_size=8, seconds=(2.0, 2.4), lr=1e-3)

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from esd import checkpoints as ck
 from esd import evaluate as cli
-from esd.data import MotionFolder
-from esd.generator import MotionGenerator, shared_text_encoder
-from esd.reference import REFERENCE_FILE, ReferenceSet
+from esd.evaluation.reference import REFERENCE_FILE, ReferenceSet
+from esd.models import checkpoints as ck
+from esd.models.generator import MotionGenerator, shared_text_encoder
+from esd.motion.humanml3d import MotionFolder
 from tests.fakes import tiny_evaluator, write_fake_humanml3d
 from tests.tiny import tiny_generator
 

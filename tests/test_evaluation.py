@@ -12,15 +12,14 @@ import numpy as np
 import pytest
 import torch
 
-from esd import evaluation as ev
-from esd.data import DatasetError, MotionFolder
-from esd.reference import (
+from esd.evaluation import protocol as ev
+from esd.evaluation.reference import (
     ReferenceError,
     ReferenceSet,
     evaluator_fingerprint,
-    stem,
-    target_keywords,
 )
+from esd.motion.humanml3d import DatasetError, MotionFolder
+from esd.motion.keywords import stem, target_keywords
 from tests.fakes import FakeClipSource, FakeRecogniser, tiny_evaluator, write_fake_humanml3d
 
 LENGTHS = [40 + (i * 37) % 150 for i in range(150)]  # 40..189 frames

@@ -1,7 +1,7 @@
 import torch
 
-from esd import checkpoints as ck
-from esd.evaluator import EvaluatorBundle, EvaluatorConfig, MotionTextEvaluator
+from esd.evaluation.contrastive import EvaluatorBundle, EvaluatorConfig, MotionTextEvaluator
+from esd.models import checkpoints as ck
 
 TINY = EvaluatorConfig(hidden_dim=32, embed_dim=16, num_blocks=1)
 

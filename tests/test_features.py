@@ -1,4 +1,4 @@
-"""esd.features against the official HumanML3D sample 012314 (spec §9) and the format quirks."""
+"""esd.motion.features against the official sample 012314 (spec §9) and the format quirks."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from esd.features import (
+from esd.motion.features import (
     canonical_joints,
     feature_statistics,
     features_to_joints,
@@ -17,8 +17,8 @@ from esd.features import (
     rotate_yaw,
     smooth_nearest,
 )
-from esd.quaternion import qrot, yaw_quaternion
-from esd.skeleton import (
+from esd.motion.quaternion import qrot, yaw_quaternion
+from esd.motion.skeleton import (
     FEATURE_DIM,
     FEATURE_GROUPS,
     FOOT_CONTACT,

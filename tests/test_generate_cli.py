@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from esd import generator
 from esd.generate import main
+from esd.models import generator
 from tests.tiny import write_tiny_base
 
 

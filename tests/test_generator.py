@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from esd import checkpoints as ck
-from esd.generator import MotionGenerator, frames_from_seconds
+from esd.models import checkpoints as ck
+from esd.models.generator import MotionGenerator, frames_from_seconds
 from tests.tiny import tiny_generator
 
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from esd.jobs import (
+from esd.workbench.jobs import (
     FAILED,
     FINISHED,
     IDLE,

@@ -1,4 +1,4 @@
-"""Known-answer tests for esd.metrics (all deterministic: fixed seeds)."""
+"""Known-answer tests for esd.evaluation.metrics (all deterministic: fixed seeds)."""
 
 import math
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import linalg
 
-from esd import metrics
+from esd.evaluation import metrics
 
 
 def _rng(seed: int = 0) -> np.random.Generator:

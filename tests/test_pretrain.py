@@ -2,9 +2,9 @@
 
 import pytest
 
-from esd import checkpoints as ck
-from esd.generator import MotionGenerator
-from esd.pretrain import main
+from esd.models import checkpoints as ck
+from esd.models.generator import MotionGenerator
+from esd.pretrain.cli import main
 from tests.fakes import write_fake_humanml3d
 
 TINY = ["--model_dim", "32", "--num_layers", "1", "--latent_dim", "4", "--batch_size", "8"]
@@ -76,9 +76,9 @@ def test_existing_run_needs_resume_or_overwrite(data, tmp_path, capsys):
 
 
 def test_evaluator_stage_writes_what_evaluate_and_bundle_read(data, tmp_path, monkeypatch):
-    from esd import pretrain
-    from esd.evaluate import default_reference, resolve_evaluator
-    from esd.reference import ReferenceSet
+    from esd.evaluation.instruments import default_reference, resolve_evaluator
+    from esd.evaluation.reference import ReferenceSet
+    from esd.pretrain import cli as pretrain
 
     dirs = ["--data_root", str(data), "--checkpoints_dir", str(tmp_path)]
     pretrain.main(["evaluator", *dirs, "--evaluator_steps", "2"])

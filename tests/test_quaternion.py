@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from esd.quaternion import (
+from esd.motion.quaternion import (
     cont6d_to_matrix,
     matrix_to_cont6d,
     normalize,

@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from esd.recogniser import recognition_accuracy
+from esd.evaluation.recogniser import recognition_accuracy
 
 
 def test_recognition_accuracy_counts_single_and_composed_clips():

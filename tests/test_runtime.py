@@ -3,7 +3,7 @@ import platform
 import pytest
 import torch
 
-from esd import runtime
+from esd.common import runtime
 
 
 def test_pick_device():

@@ -2,7 +2,7 @@ import itertools
 
 import numpy as np
 
-from esd import skeleton as sk
+from esd.motion import skeleton as sk
 
 
 def test_chains_agree_with_parents():

@@ -8,7 +8,7 @@ import warnings
 import pytest
 import torch
 
-from esd.text import TextBatch, TextEncoder, default_model_dir
+from esd.models.text import TextBatch, TextEncoder, default_model_dir
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,10 @@ import shlex
 
 import pytest
 
-from esd import checkpoints as ck
-from esd import generator
-from esd.concept_clips import concept_latents
-from esd.data import MotionFolder
+from esd.erasure.concept_clips import concept_latents
+from esd.models import checkpoints as ck
+from esd.models import generator
+from esd.motion.humanml3d import MotionFolder
 from esd.train import main
 from tests.fakes import write_fake_humanml3d
 from tests.tiny import tiny_generator

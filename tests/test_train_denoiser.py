@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import torch
 
-from esd.train_denoiser import DenoiserTrainConfig, LatentBatcher
+from esd.pretrain.denoiser import DenoiserTrainConfig, LatentBatcher
 
 
 def batcher(buckets: int) -> LatentBatcher:

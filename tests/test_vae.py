@@ -7,8 +7,8 @@ from dataclasses import asdict
 import pytest
 import torch
 
-from esd.skeleton import FEATURE_DIM
-from esd.vae import MotionVAE, VAEConfig, kl_divergence, latent_lengths
+from esd.models.bundled.vae import MotionVAE, VAEConfig, kl_divergence, latent_lengths
+from esd.motion.skeleton import FEATURE_DIM
 
 TINY = VAEConfig(hidden_dim=32, latent_dim=4, num_res_blocks=1)
 

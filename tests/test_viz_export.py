@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import trimesh
 
-from esd.skeleton import (
+from esd.motion.skeleton import (
     BONE_LENGTHS,
     FEATURE_DIM,
     FPS,

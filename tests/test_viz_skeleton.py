@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from esd.skeleton import FPS, KINEMATIC_CHAINS, NUM_JOINTS
+from esd.motion.skeleton import FPS, KINEMATIC_CHAINS, NUM_JOINTS
 from tests.fakes import CHROMIUM_ARGS, chromium_executable
 from viz.skeleton import (
     COORD_DECIMALS,

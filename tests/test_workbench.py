@@ -19,12 +19,13 @@ import pytest
 import torch
 import trimesh
 
-from esd import checkpoints as ck
-from esd import generator as generator_module
-from esd.evaluate import DEFAULT_RELATED
-from esd.generator import MotionGenerator
-from esd.jobs import FINISHED, STOPPED, JobSnapshot
-from esd.presentation import (
+from esd.evaluation.instruments import DEFAULT_RELATED
+from esd.models import checkpoints as ck
+from esd.models import generator as generator_module
+from esd.models.generator import MotionGenerator
+from esd.motion.skeleton import FEATURE_DIM, FPS, NUM_JOINTS
+from esd.workbench.jobs import FINISHED, STOPPED, JobSnapshot
+from esd.workbench.presentation import (
     METRICS_HEADERS,
     MODEL_HEADERS,
     default_base_model,
@@ -35,16 +36,7 @@ from esd.presentation import (
     progress_text,
     run_prompts,
 )
-from esd.skeleton import FEATURE_DIM, FPS, NUM_JOINTS
-from esd.user_input import (
-    MAX_PROMPTS,
-    BusyError,
-    EvaluationRequest,
-    TrainingRequest,
-    WorkbenchError,
-    run_length,
-)
-from esd.workbench import (
+from esd.workbench.service import (
     Comparison,
     ComparisonPair,
     MotionClip,
@@ -52,6 +44,14 @@ from esd.workbench import (
     comparison_prompts,
     motion_choices,
     pick_clip,
+)
+from esd.workbench.user_input import (
+    MAX_PROMPTS,
+    BusyError,
+    EvaluationRequest,
+    TrainingRequest,
+    WorkbenchError,
+    run_length,
 )
 from tests.fakes import write_fake_humanml3d, write_tiny_evaluator
 from tests.tiny import PRETRAINING_INFO, write_tiny_base

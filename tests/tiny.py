@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import torch
 
-from esd.denoiser import DenoiserConfig, LatentDenoiser
-from esd.diffusion import NoiseSchedule
-from esd.generator import MotionGenerator
-from esd.skeleton import FEATURE_DIM
-from esd.text import TextEncoder
-from esd.vae import MotionVAE, VAEConfig
+from esd.models.bundled.denoiser import DenoiserConfig, LatentDenoiser
+from esd.models.bundled.vae import MotionVAE, VAEConfig
+from esd.models.diffusion import NoiseSchedule
+from esd.models.generator import MotionGenerator
+from esd.models.text import TextEncoder
+from esd.motion.skeleton import FEATURE_DIM
 
 TINY_VAE = VAEConfig(hidden_dim=16, latent_dim=4, num_res_blocks=1)
 TINY_DENOISER = DenoiserConfig(latent_dim=4, model_dim=32, num_layers=2, num_heads=2, freq_dim=32)
@@ -40,7 +40,7 @@ def write_tiny_base(
 ) -> MotionGenerator:
     """Save a tiny random base model as ``checkpoints_dir/t2m/NAME/model/net_best_fid.tar``
     (NAME: the bundled default's name) and return its generator."""
-    from esd import checkpoints as ck
+    from esd.models import checkpoints as ck
 
     generator = tiny_generator(text_encoder, seed)
     generator.info.update(PRETRAINING_INFO)  # what a pretrained base carries

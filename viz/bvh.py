@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from esd.skeleton import (
+from esd.motion.skeleton import (
     BONE_LENGTHS,
     FPS,
     JOINT_NAMES,

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import plotly.graph_objects as go
 
-from esd.files import atomic_write, safe_filename
-from esd.skeleton import FEATURE_DIM, FPS, NUM_JOINTS, PARENTS
+from esd.common.files import atomic_write, safe_filename
+from esd.motion.skeleton import FEATURE_DIM, FPS, NUM_JOINTS, PARENTS
 from viz.bvh import BvhConfig, bvh_text, read_bvh, swing_rotation
 from viz.skeleton import PLOTLY_CONFIG, as_joints
 

@@ -40,7 +40,7 @@ import plotly
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from esd.skeleton import FPS, KINEMATIC_CHAINS, NUM_JOINTS, PARENTS
+from esd.motion.skeleton import FPS, KINEMATIC_CHAINS, NUM_JOINTS, PARENTS
 
 # Motion axis feeding plotly (x, y, z): plotly x <- motion z, y <- motion x, z <- motion y (up).
 PLOTLY_FROM_MOTION_AXES = (2, 0, 1)

@@ -20,9 +20,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from esd.concepts import CONCEPT_NAMES
 from esd.console import CONSOLE, StepProgress, fail, positive_int, seed_int
 from esd.corpus.writer import DEFAULT_CLIPS, CorpusError, write_corpus
+from esd.motion.concepts import CONCEPT_NAMES
 
 DEFAULT_OUT = Path("data/t2m_synth")
 # What each plausibility statistic means, with its unit (rows of the summary table).

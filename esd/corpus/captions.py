@@ -37,8 +37,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from esd.concepts import CONCEPT_BY_NAME
 from esd.corpus.catalog import BOTH, LEFT, RIGHT, SPEC_BY_NAME, SegmentFacts
+from esd.motion.concepts import CONCEPT_BY_NAME
 
 MAX_WORDS = 30  # HumanML3D captions are short
 MAX_TRIES_PER_CAPTION = 40  # attempts to find a new distinct caption before giving up

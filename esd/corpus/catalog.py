@@ -1,6 +1,6 @@
 """What the corpus can generate: per concept its variants, sides and typical durations.
 
-The concept names are the vocabulary of ``esd.concepts``. A generated clip is a list of
+The concept names are the vocabulary of ``esd.motion.concepts``. A generated clip is a list of
 ``SegmentFacts`` (one or two segments); the action generators produce them and the caption writer
 describes them, so this module is the contract between the two.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from esd.concepts import CONCEPT_NAMES
+from esd.motion.concepts import CONCEPT_NAMES
 
 LEFT, RIGHT, BOTH = "left", "right", "both"
 SPEEDS = ("slow", "normal", "fast")
@@ -19,7 +19,7 @@ SPEEDS = ("slow", "normal", "fast")
 class ConceptSpec:
     """How one concept varies."""
 
-    name: str  # a name from esd.concepts.CONCEPT_NAMES
+    name: str  # a name from esd.motion.concepts.CONCEPT_NAMES
     variants: tuple[str, ...]  # kinds of the action, e.g. kick: front / side / roundhouse
     sides: tuple[str | None, ...]  # allowed sides (None: the action has no side)
     seconds: tuple[float, float]  # typical duration of one segment (before idle padding)
@@ -90,7 +90,9 @@ SPECS: tuple[ConceptSpec, ...] = (
 
 SPEC_BY_NAME: dict[str, ConceptSpec] = {spec.name: spec for spec in SPECS}
 if tuple(SPEC_BY_NAME) != CONCEPT_NAMES:  # one vocabulary for the corpus and the evaluator
-    raise ImportError("esd.corpus.catalog and esd.concepts must list the same concepts in order")
+    raise ImportError(
+        "esd.corpus.catalog and esd.motion.concepts must list the same concepts in order"
+    )
 
 # Concepts that start from, or end in, a non-standing posture: they only compose in this order.
 ENDS_SEATED = frozenset({"sit_down"})

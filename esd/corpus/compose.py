@@ -28,7 +28,7 @@ from esd.corpus.actions.base import DEG
 from esd.corpus.catalog import ENDS_SEATED, SPEC_BY_NAME, SPECS, STARTS_SEATED, SegmentFacts
 from esd.corpus.curves import minjerk, smooth_noise, time_warp
 from esd.corpus.physics import BodyMotion, ground
-from esd.skeleton import FPS, MAX_FRAMES, MIN_FRAMES
+from esd.motion.skeleton import FPS, MAX_FRAMES, MIN_FRAMES
 
 COMPOSE_SHARE = 0.33  # two-segment draws; ~1/4 of clips stay composed (too long: one segment)
 IDLE_SECONDS = (0.25, 1.0)  # idle hold before the first and after the last segment

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from esd.skeleton import FPS
+from esd.motion.skeleton import FPS
 
 
 def minjerk(u: np.ndarray) -> np.ndarray:

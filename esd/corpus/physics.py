@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from esd.corpus.rig import CONTACT_HEIGHT, Pose, forward_kinematics
-from esd.skeleton import FPS, JOINT_INDEX, NUM_JOINTS
+from esd.motion.skeleton import FPS, JOINT_INDEX, NUM_JOINTS
 
 GRAVITY = 9.81  # m/s^2
 FLOOR_MARGIN = 0.005  # m: the lowest joint centre stays at least this high

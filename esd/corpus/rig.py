@@ -2,7 +2,7 @@
 
 Rest pose: a natural standing posture (legs straight down, spine up, arms hanging slightly away
 from the body, feet pointing forward) built from the canonical bone lengths
-(``esd.skeleton.BONE_LENGTHS``), facing +Z with the body's left at +X, y up, metres.
+(``esd.motion.skeleton.BONE_LENGTHS``), facing +Z with the body's left at +X, y up, metres.
 
 A ``Pose`` holds one unit quaternion (w, x, y, z) per joint and frame. The rotation of joint j
 turns the bones from j to its children (the rotation at the left hip swings the thigh, the one at
@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from esd.quaternion import qmul, quat_to_matrix
-from esd.skeleton import BONE_LENGTHS, JOINT_INDEX, NUM_JOINTS, PARENTS
+from esd.motion.quaternion import qmul, quat_to_matrix
+from esd.motion.skeleton import BONE_LENGTHS, JOINT_INDEX, NUM_JOINTS, PARENTS
 
 # Unit directions of each bone parent(j) -> j in the rest pose (body axes: x left, y up, z fwd).
 _REST_DIRECTIONS = np.array(

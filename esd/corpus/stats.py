@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from esd.corpus.physics import GRAVITY, BodyMotion
-from esd.skeleton import FOOT_CONTACT, FOOT_CONTACT_JOINTS, FPS, JOINT_INDEX
+from esd.motion.skeleton import FOOT_CONTACT, FOOT_CONTACT_JOINTS, FPS, JOINT_INDEX
 
 HINGE_TOLERANCE = 1.0 * np.pi / 180  # rad of wrong-way bend tolerated (numerical noise)
 # Hinge joints and the sign of anatomical flexion about their local x axis (see rig.py).

@@ -1,7 +1,7 @@
 """Write a procedural corpus as a HumanML3D folder (``python -m esd.corpus --out DIR``).
 
     DIR/new_joints/ID.npy        (T, 22, 3) float32 canonical joints (E1-E4 of the format spec)
-    DIR/new_joint_vecs/ID.npy    (T-1, 263) float32 features (esd.features.joints_to_features)
+    DIR/new_joint_vecs/ID.npy    (T-1, 263) float32 features (motion.features.joints_to_features)
     DIR/texts/ID.txt             three lines ``caption#tokens#0.0#0.0``
     DIR/train.txt val.txt test.txt all.txt     clip ids
     DIR/Mean.npy Std.npy         feature statistics of the TRAIN split (spec §7)
@@ -34,12 +34,12 @@ from typing import Any
 
 import numpy as np
 
-from esd.concepts import CONCEPT_NAMES
 from esd.corpus.captions import HELDOUT_PHRASINGS, caption_line, clip_captions
 from esd.corpus.compose import compose_clip, sample_requests
 from esd.corpus.stats import ClipStats, clip_stats, summarise
-from esd.data import FEATURES_DIR, JOINTS_DIR, TEXTS_DIR, read_npy
-from esd.features import canonical_joints, feature_statistics, joints_to_features
+from esd.motion.concepts import CONCEPT_NAMES
+from esd.motion.features import canonical_joints, feature_statistics, joints_to_features
+from esd.motion.humanml3d import FEATURES_DIR, JOINTS_DIR, TEXTS_DIR, read_npy
 
 GENERATOR_VERSION = "esd-motion-corpus/1"
 DEFAULT_CLIPS = 12_000

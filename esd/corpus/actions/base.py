@@ -26,7 +26,7 @@ import numpy as np
 from esd.corpus.catalog import SPEC_BY_NAME, SegmentFacts
 from esd.corpus.physics import BOTH_FEET, BodyMotion
 from esd.corpus.rig import Pose
-from esd.skeleton import FPS, JOINT_INDEX, NUM_JOINTS
+from esd.motion.skeleton import FPS, JOINT_INDEX, NUM_JOINTS
 
 TEMPO = {"slow": 1.4, "normal": 1.0, "fast": 0.72}  # duration multipliers per speed
 DEG = np.pi / 180  # radians per degree: action code states its angles in degrees

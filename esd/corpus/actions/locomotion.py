@@ -66,8 +66,8 @@ from esd.corpus.actions.base import (
 )
 from esd.corpus.curves import keyframes, minjerk
 from esd.corpus.physics import GRAVITY, BodyMotion, ballistic_fill
-from esd.quaternion import quat_to_matrix
-from esd.skeleton import FPS, JOINT_INDEX
+from esd.motion.quaternion import quat_to_matrix
+from esd.motion.skeleton import FPS, JOINT_INDEX
 
 J = JOINT_INDEX
 FEET = ("left", "right")  # foot axis of every (T, 2, ...) array: 0 = left, 1 = right

@@ -63,8 +63,8 @@ from esd.corpus.actions.base import (
 from esd.corpus.curves import keyframes, pulse, smooth_noise
 from esd.corpus.physics import BodyMotion
 from esd.corpus.rig import CONTACT_HEIGHT, REST_OFFSETS, SIDE_SIGN, X_AXIS, axis_angle
-from esd.quaternion import qconj, qmul, qrot
-from esd.skeleton import FPS, JOINT_INDEX
+from esd.motion.quaternion import qconj, qmul, qrot
+from esd.motion.skeleton import FPS, JOINT_INDEX
 
 SIDES = ("left", "right")
 MAX_SECONDS = 8.2  # longest clip with every jitter at its maximum (the contract allows 8.5 s)

@@ -65,7 +65,7 @@ from esd.corpus.actions.base import (
 )
 from esd.corpus.curves import keyframes, minjerk, smooth_noise
 from esd.corpus.physics import BodyMotion
-from esd.skeleton import FPS, JOINT_INDEX
+from esd.motion.skeleton import FPS, JOINT_INDEX
 
 SIDES = ("left", "right")
 MAX_SECONDS = 8.3  # longest clip generated here (the contract allows 8.5 s)

@@ -1,0 +1,1 @@
+"""Evaluators, concept recogniser, reference sets, metrics, the protocol and its report."""

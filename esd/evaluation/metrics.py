@@ -1,0 +1,319 @@
+"""The field's text-to-motion metrics, as pure NumPy functions on embeddings.
+
+Definitions follow the evaluation code of Guo et al. 2022, "Generating Diverse and Natural 3D
+Human Motions from Text" (``utils/metrics.py`` of EricGuo5513/text-to-motion), which MDM, MLD and
+MoMask all reuse. Embeddings come from a text/motion evaluator (``esd.evaluation.contrastive``):
+
+* ``text_emb`` ``(N, D)`` and ``motion_emb`` ``(N, D)``: row ``i`` of each is the pair (caption,
+  motion) ``i``.
+* ``motion_emb`` ``(P, R, D)`` for multimodality: ``R`` generations for each of ``P`` prompts.
+
+Every random choice takes an ``np.random.Generator``; ``None`` means ``np.random.default_rng(0)``,
+so a call without a generator is still reproducible (no global RNG is touched).
+
+The ESD-specific measure is ``concept_rate``: the share of motions a zero-shot recogniser assigns
+to a concept (efficacy when measured on prompts of the erased concept, specificity on the others).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from scipy import linalg
+from scipy.spatial.distance import cdist
+
+R_PRECISION_POOL = 32  # candidates per R-precision pool: 1 true motion + 31 others (Guo et al.)
+R_PRECISION_TOP_K = 3  # R-precision is reported at top-1, top-2 and top-3
+DIVERSITY_PAIRS = 300  # random pairs for diversity (Guo et al. on HumanML3D)
+MULTIMODALITY_PAIRS = 10  # random pairs per prompt for multimodality (Guo et al.)
+FID_EPS = 1e-6  # diagonal offset added to both covariances when sqrt(S_a S_b) is not finite
+IMAGINARY_TOL = 1e-3  # largest tolerated imaginary part on the diagonal of sqrt(S_a S_b)
+
+
+# --- input checks -------------------------------------------------------------------------------
+
+
+def _embeddings(x: np.ndarray, name: str, ndim: int = 2) -> np.ndarray:
+    """Return ``x`` as a finite float64 array of ``ndim`` dims with no empty axis, or raise."""
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.ndim != ndim or 0 in arr.shape:
+        shape = "(N, D)" if ndim == 2 else "(P, R, D)"
+        raise ValueError(f"{name} must be a non-empty {shape} array, got shape {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or inf; check the model outputs that produced it")
+    return arr
+
+
+def _paired(text_emb: np.ndarray, motion_emb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Check that text and motion embeddings are row-aligned pairs of the same width."""
+    t = _embeddings(text_emb, "text_emb")
+    m = _embeddings(motion_emb, "motion_emb")
+    if t.shape != m.shape:
+        raise ValueError(
+            f"text_emb {t.shape} and motion_emb {m.shape} must have the same shape (N, D): "
+            "row i of each is the pair (caption i, motion i)"
+        )
+    return t, m
+
+
+def _rng(generator: np.random.Generator | None) -> np.random.Generator:
+    return np.random.default_rng(0) if generator is None else generator
+
+
+def _pair_count(available: int, num_pairs: int, clamp: bool, what: str) -> int:
+    """Number of pairs to draw from ``available`` items (see ``diversity`` for the rule)."""
+    if num_pairs < 1:
+        raise ValueError(f"num_pairs must be >= 1, got {num_pairs}")
+    if available >= num_pairs:
+        return num_pairs
+    if clamp:
+        return available
+    raise ValueError(
+        f"{what}: {available} samples is fewer than num_pairs={num_pairs}; generate more, pass "
+        f"num_pairs={available} or clamp=True (uses min(num_pairs, {available}))"
+    )
+
+
+# --- distances ----------------------------------------------------------------------------------
+
+
+def euclidean_distance_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise Euclidean distances ``d[i, j] = ||a_i - b_j||_2``.
+
+    Shapes: ``a`` (N, D), ``b`` (M, D) -> (N, M) float64. Computed directly (not through the
+    ``|a|^2 - 2ab + |b|^2`` expansion of the reference code), so identical rows give exactly 0.
+    """
+    a = _embeddings(a, "a")
+    b = _embeddings(b, "b")
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"a {a.shape} and b {b.shape} must have the same width D")
+    return cdist(a, b, metric="euclidean")
+
+
+def matching_score(text_emb: np.ndarray, motion_emb: np.ndarray) -> float:
+    """Mean distance between paired embeddings: ``(1/N) sum_i ||t_i - m_i||_2``.
+
+    Shapes: (N, D), (N, D) -> float. Lower is better. Guo et al. average it over the same
+    32-sample batches as R-precision (dropping the remainder); here all N pairs count.
+    """
+    t, m = _paired(text_emb, motion_emb)
+    return float(np.linalg.norm(t - m, axis=1).mean())
+
+
+# --- Frechet distance (FID) ---------------------------------------------------------------------
+
+
+def embedding_statistics(emb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and covariance of a set of embeddings (cache these for the real data).
+
+    Shapes: (N, D) -> mu (D,), cov (D, D). ``cov`` is the unbiased sample covariance
+    (``np.cov(emb, rowvar=False)``, ddof 1), as in the reference code; needs N >= 2.
+    """
+    x = _embeddings(emb, "emb")
+    if x.shape[0] < 2:
+        raise ValueError(f"need at least 2 embeddings for a covariance, got {x.shape[0]}")
+    return x.mean(axis=0), np.atleast_2d(np.cov(x, rowvar=False))
+
+
+def _sqrtm_product(cov_a: np.ndarray, cov_b: np.ndarray) -> np.ndarray:
+    """Real part of sqrt(S_a S_b); retried with ``FID_EPS * I`` added when not finite or complex."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)  # singular S_a S_b: handled below
+        root = linalg.sqrtm(cov_a @ cov_b)
+        if not np.isfinite(root).all() or _too_complex(root):
+            offset = np.eye(cov_a.shape[0]) * FID_EPS
+            root = linalg.sqrtm((cov_a + offset) @ (cov_b + offset))
+    if _too_complex(root):
+        worst = float(np.abs(np.diagonal(root).imag).max())
+        warnings.warn(
+            f"sqrt(S_a S_b) has an imaginary diagonal part of {worst:.3g}; discarded (FID may be "
+            "inaccurate: use more samples than embedding dimensions)",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    return np.real(root)
+
+
+def _too_complex(root: np.ndarray) -> bool:
+    return np.iscomplexobj(root) and not np.allclose(np.diagonal(root).imag, 0, atol=IMAGINARY_TOL)
+
+
+def frechet_distance_from_statistics(
+    mu_a: np.ndarray, cov_a: np.ndarray, mu_b: np.ndarray, cov_b: np.ndarray
+) -> float:
+    """Frechet distance between the Gaussians N(mu_a, S_a) and N(mu_b, S_b):
+
+        d^2 = ||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2))
+
+    Shapes: mu (D,), cov (D, D). The matrix root is ``scipy.linalg.sqrtm``; its imaginary part
+    (round-off) is discarded, and if it is not finite ``FID_EPS * I`` is added to both covariances,
+    as the reference implementation does. Round-off below 0 is clamped to 0.
+    """
+    mu_a, mu_b = np.atleast_1d(mu_a).astype(np.float64), np.atleast_1d(mu_b).astype(np.float64)
+    cov_a, cov_b = np.atleast_2d(cov_a).astype(np.float64), np.atleast_2d(cov_b).astype(np.float64)
+    dim = mu_a.shape[0]
+    shapes = (mu_a.shape, mu_b.shape, cov_a.shape, cov_b.shape)
+    if shapes != ((dim,), (dim,), (dim, dim), (dim, dim)) or mu_a.ndim != 1:
+        raise ValueError(
+            f"statistics do not match: mu_a {shapes[0]}, mu_b {shapes[1]}, cov_a {shapes[2]}, "
+            f"cov_b {shapes[3]}; expected (D,) means and (D, D) covariances of one D"
+        )
+    diff = mu_a - mu_b
+    trace = np.trace(cov_a) + np.trace(cov_b) - 2.0 * np.trace(_sqrtm_product(cov_a, cov_b))
+    return max(0.0, float(diff @ diff + trace))
+
+
+def frechet_distance(emb_a: np.ndarray, emb_b: np.ndarray) -> float:
+    """FID between two embedding sets, (N, D) and (M, D) -> float (N, M >= 2).
+
+    Equals ``frechet_distance_from_statistics`` of the two ``embedding_statistics``.
+    """
+    mu_a, cov_a = embedding_statistics(emb_a)
+    mu_b, cov_b = embedding_statistics(emb_b)
+    if mu_a.shape != mu_b.shape:
+        raise ValueError(f"emb_a width {mu_a.shape[0]} != emb_b width {mu_b.shape[0]}")
+    return frechet_distance_from_statistics(mu_a, cov_a, mu_b, cov_b)
+
+
+# --- retrieval ----------------------------------------------------------------------------------
+
+
+def _true_match_rank(dist: np.ndarray) -> np.ndarray:
+    """Rank (0 = nearest) of the true motion ``i`` for each text ``i`` of a (S, S) pool.
+
+    Equal to the position of ``i`` in a stable argsort of row ``i``: ties are broken by the
+    position in the pool, which is random (pools are shuffled), so ties count at chance level.
+    """
+    true = np.diagonal(dist)[:, None]  # (S, 1)
+    closer = (dist < true).sum(axis=1)  # (S,)
+    tied_before = np.tril(dist == true, k=-1).sum(axis=1)  # (S,) equal distance, earlier column
+    return closer + tied_before
+
+
+def r_precision(
+    text_emb: np.ndarray,
+    motion_emb: np.ndarray,
+    pool_size: int = R_PRECISION_POOL,
+    top_k: int = R_PRECISION_TOP_K,
+    generator: np.random.Generator | None = None,
+) -> np.ndarray:
+    """R-precision: how often a text retrieves its own motion among ``pool_size`` candidates.
+
+    The N pairs are shuffled with ``generator`` and cut into ``N // pool_size`` pools of
+    ``pool_size`` pairs; the incomplete remainder is dropped (the reference evaluation loader
+    uses ``drop_last=True``). In each pool, with ``d[i, j] = ||t_i - m_j||``, text ``i`` scores a
+    hit at k if motion ``i`` is among its k nearest motions. Returns the cumulative hit rates
+    ``[R@1, ..., R@top_k]`` (top_k,), non-decreasing; chance level is ``k / pool_size``.
+
+    Shapes: text_emb (N, D), motion_emb (N, D) with N >= pool_size.
+    """
+    t, m = _paired(text_emb, motion_emb)
+    n = t.shape[0]
+    if pool_size < 2:
+        raise ValueError(f"pool_size must be >= 2, got {pool_size}")
+    if not 1 <= top_k <= pool_size:
+        raise ValueError(f"top_k must be in [1, pool_size={pool_size}], got {top_k}")
+    if n < pool_size:
+        raise ValueError(
+            f"R-precision needs at least pool_size={pool_size} pairs, got {n}; evaluate more "
+            "samples or pass a smaller pool_size (results then differ from the standard numbers)"
+        )
+    pools = _rng(generator).permutation(n)[: n // pool_size * pool_size]
+    pools = pools.reshape(-1, pool_size)  # (num_pools, pool_size) indices into the pairs
+    ks = np.arange(1, top_k + 1)  # (top_k,)
+    hits = np.zeros(top_k)
+    for pool in pools:
+        rank = _true_match_rank(euclidean_distance_matrix(t[pool], m[pool]))  # (pool_size,)
+        hits += (rank[:, None] < ks[None, :]).sum(axis=0)
+    return hits / pools.size
+
+
+# --- variety ------------------------------------------------------------------------------------
+
+
+def diversity(
+    motion_emb: np.ndarray,
+    num_pairs: int = DIVERSITY_PAIRS,
+    generator: np.random.Generator | None = None,
+    clamp: bool = False,
+) -> float:
+    """Diversity: mean distance between two random subsets of the motions.
+
+        Div = (1/S) sum_{s=1..S} ||x_{a_s} - x_{b_s}||,  a, b: S distinct indices each
+
+    ``a`` and ``b`` are drawn independently without replacement (as Guo et al.), so a pair may
+    join a motion with itself. Shapes: (N, D) -> float. Raises ValueError if N < num_pairs unless
+    ``clamp``, which uses ``S = min(num_pairs, N)``: the expectation barely depends on S (only
+    through the ~S/N chance of self-pairs in a draw), a smaller S is just noisier.
+    """
+    x = _embeddings(motion_emb, "motion_emb")
+    count = _pair_count(x.shape[0], num_pairs, clamp, "diversity")
+    rng = _rng(generator)
+    first = rng.choice(x.shape[0], count, replace=False)  # (S,)
+    second = rng.choice(x.shape[0], count, replace=False)  # (S,)
+    return float(np.linalg.norm(x[first] - x[second], axis=1).mean())
+
+
+def multimodality(
+    motion_emb: np.ndarray,
+    num_pairs: int = MULTIMODALITY_PAIRS,
+    generator: np.random.Generator | None = None,
+    clamp: bool = False,
+) -> float:
+    """Multimodality: mean distance between random pairs of generations of the same prompt.
+
+        MModality = (1/(P S)) sum_p sum_{s=1..S} ||x_{p, a_s} - x_{p, b_s}||
+
+    ``a`` and ``b`` are S distinct generation indices each, drawn once and shared by all
+    prompts (as Guo et al.). Shapes: (P, R, D) -> float. Raises ValueError if R < num_pairs
+    unless ``clamp`` (then S = min(num_pairs, R), same rule as ``diversity``).
+    """
+    x = _embeddings(motion_emb, "motion_emb", ndim=3)
+    count = _pair_count(x.shape[1], num_pairs, clamp, "multimodality")
+    rng = _rng(generator)
+    first = rng.choice(x.shape[1], count, replace=False)  # (S,)
+    second = rng.choice(x.shape[1], count, replace=False)  # (S,)
+    return float(np.linalg.norm(x[:, first] - x[:, second], axis=2).mean())
+
+
+# --- concept recognition (ESD efficacy / specificity) -------------------------------------------
+
+
+def _unit_rows(x: np.ndarray, name: str) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=1, keepdims=True)  # (N, 1)
+    if (norms == 0).any():
+        row = int(np.flatnonzero(norms[:, 0] == 0)[0])
+        raise ValueError(f"{name} row {row} is all zeros: cosine similarity is undefined")
+    return x / norms
+
+
+def recognise(motion_emb: np.ndarray, concept_emb: np.ndarray) -> np.ndarray:
+    """Zero-shot recognition: index of the most cosine-similar concept for each motion.
+
+        c(i) = argmax_k <x_i, e_k> / (||x_i|| ||e_k||)
+
+    Shapes: motion_emb (N, D), concept_emb (K, D) -> (N,) int64 in [0, K). Ties go to the lower k.
+    """
+    x = _embeddings(motion_emb, "motion_emb")
+    e = _embeddings(concept_emb, "concept_emb")
+    if x.shape[1] != e.shape[1]:
+        raise ValueError(f"motion_emb {x.shape} and concept_emb {e.shape} must share the width D")
+    similarity = _unit_rows(x, "motion_emb") @ _unit_rows(e, "concept_emb").T  # (N, K)
+    return similarity.argmax(axis=1).astype(np.int64)
+
+
+def concept_rate(motion_emb: np.ndarray, concept_emb: np.ndarray, concept_index: int) -> float:
+    """Share of motions recognised as concept ``concept_index``: (1/N) sum_i [c(i) = k].
+
+    The ESD measure: on motions generated from the erased concept's prompts it is the
+    efficacy (lower is better after erasure); on other concepts' prompts it is the
+    specificity/preservation (should stay as before). Shapes: (N, D), (K, D) -> float in [0, 1].
+    """
+    recognised = recognise(motion_emb, concept_emb)  # (N,), also validates the shapes
+    num_concepts = np.shape(concept_emb)[0]
+    if not 0 <= concept_index < num_concepts:
+        raise ValueError(
+            f"concept_index {concept_index} is out of range for {num_concepts} concepts"
+        )
+    return float((recognised == concept_index).mean())

@@ -1,0 +1,1 @@
+"""Text encoders, model families (VAE + denoiser), diffusion maths, the generator, checkpoints."""

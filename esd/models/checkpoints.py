@@ -1,0 +1,286 @@
+"""Checkpoint files, run folders and the model registry.
+
+Layout (as the seed project):
+
+    checkpoints/t2m/NAME/                    a base model or an ESD run
+        opt.txt                              the run's settings, ``key: value`` per line
+        model/net_best_fid.tar               base model: best validation checkpoint
+        model/latest.tar                     last state (ESD runs: also net_e_XX.tar per epoch)
+        logs/train.log
+        evaluation/REPORT.md, metrics.json
+
+A model NAME resolves to ``checkpoints/t2m/NAME`` first, then to the bundled ``assets/NAME``.
+
+Checkpoint files are ``torch.save`` dicts of tensors and plain values with a ``format`` tag and a
+``kind`` ("base", "esd" or "evaluator"); they are written to a temporary file and renamed (atomic)
+and always loaded with ``torch.load(..., weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from esd.common.files import atomic_write
+
+FORMAT_TAG = "esd-motion/1"  # written into every checkpoint; bump when the layout changes
+DATASET_NAME = "t2m"  # HumanML3D's dataset name in the seed's folder layout
+BASE_MODEL_NAME = "t2m_denoiser_vpred_vaegelu"  # the bundled default base model
+EVALUATOR_NAME = "t2m_evaluator"  # the bundled evaluator
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+ASSETS_DIR = PROJECT_ROOT / "assets"
+DEFAULT_CHECKPOINTS_DIR = Path("checkpoints")
+BEST_CKPT = "net_best_fid.tar"
+LATEST_CKPT = "latest.tar"
+KINDS = ("base", "esd", "evaluator")
+MAX_SLUG_LEN = 48
+
+
+class CheckpointError(ValueError):
+    """A checkpoint or model folder is missing, unreadable, or of the wrong kind."""
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """The folders and files of one model or run, e.g. ``checkpoints/t2m/NAME``."""
+
+    root: Path
+
+    @property
+    def name(self) -> str:
+        return self.root.name
+
+    @property
+    def model_dir(self) -> Path:
+        return self.root / "model"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def eval_dir(self) -> Path:
+        return self.root / "evaluation"
+
+    @property
+    def opt_file(self) -> Path:
+        return self.root / "opt.txt"
+
+    @property
+    def latest(self) -> Path:
+        return self.model_dir / LATEST_CKPT
+
+    @property
+    def best(self) -> Path:
+        return self.model_dir / BEST_CKPT
+
+    def epoch_checkpoint(self, epoch: int) -> Path:
+        return self.model_dir / f"net_e_{epoch:02d}.tar"
+
+    @property
+    def bundled(self) -> bool:
+        return ASSETS_DIR in self.root.resolve().parents
+
+
+def run_paths(checkpoints_dir: str | Path, name: str) -> RunPaths:
+    """Paths of ``{checkpoints_dir}/t2m/{name}`` (nothing is created)."""
+    return RunPaths(Path(checkpoints_dir) / DATASET_NAME / name)
+
+
+# --- files ------------------------------------------------------------------------------------
+
+
+def save_checkpoint(payload: Mapping[str, Any], path: str | Path) -> Path:
+    """Write ``payload`` (plus the format tag) to ``path`` atomically: temp file, fsync, rename.
+
+    A reader never sees a half-written file, and an interrupted save leaves the old file intact.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {"format": FORMAT_TAG, **payload}
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save(data, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+WEIGHTS_ONLY_MARKER = "WeightsUnpickler error:"  # where torch states why weights_only refused
+
+
+def load_error_reason(err: BaseException, limit: int = 200) -> str:
+    """The useful part of a ``torch.load`` failure, on one line of at most ``limit`` characters.
+
+    For a ``weights_only=True`` refusal torch's first lines advise ``weights_only=False`` (which
+    this project never does); the reason is what follows its WeightsUnpickler marker.
+    """
+    text = str(err).strip()
+    if WEIGHTS_ONLY_MARKER in text:
+        reason = " ".join(text.split(WEIGHTS_ONLY_MARKER, 1)[1].split())
+        for advice in (". Please", " Check the documentation"):  # torch's advice, not the reason
+            reason = reason.split(advice)[0]
+        return f"weights_only=True refused it ({reason.rstrip('.')[:limit]})"
+    return text.splitlines()[0][:limit] if text else type(err).__name__
+
+
+def load_checkpoint(
+    path: str | Path, kind: str | tuple[str, ...] | None = None, map_location: str = "cpu"
+) -> dict[str, Any]:
+    """Load a checkpoint with ``weights_only=True``; check its format tag and ``kind``.
+
+    Raises CheckpointError with an actionable message for a missing, corrupt, foreign or
+    wrong-kind file, never a bare unpickling traceback.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    try:
+        data = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # the unpickler raises many types on corrupt bytes
+        raise CheckpointError(
+            f"{path} is not a readable checkpoint (corrupt, truncated or not saved by this "
+            f"project): {load_error_reason(err)}"
+        ) from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT_TAG:
+        raise CheckpointError(
+            f"{path} is not an ESD-for-Motion checkpoint (expected format {FORMAT_TAG!r}); "
+            "train one with `python -m esd.pretrain` or `python -m esd.train`"
+        )
+    wanted = (kind,) if isinstance(kind, str) else kind
+    if wanted is not None and data.get("kind") not in wanted:
+        raise CheckpointError(
+            f"{path} holds a {data.get('kind')!r} checkpoint, expected {' or '.join(wanted)}"
+        )
+    return data
+
+
+def write_opt(path: str | Path, options: Mapping[str, Any]) -> None:
+    """Write settings as sorted ``key: value`` lines (the seed's opt.txt), atomically."""
+    atomic_write(path, "".join(f"{key}: {options[key]}\n" for key in sorted(options)))
+
+
+def read_opt(path: str | Path) -> dict[str, str]:
+    """Read an opt.txt back as strings (values are not re-typed)."""
+    options: dict[str, str] = {}
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        key, sep, value = line.partition(": ")
+        if sep:
+            options[key.strip()] = value
+    return options
+
+
+# --- names ------------------------------------------------------------------------------------
+
+
+def concept_slug(concept: str) -> str:
+    """Folder-safe slug of a concept: "a person kicking" -> "a_person_kicking".
+
+    Only [a-z0-9_] survive, so a slug can never escape the checkpoints folder ("../x" -> "x").
+    Raises ValueError for a concept with no letters or digits.
+    """
+    slug = re.sub(r"[^a-z0-9]+", "_", concept.strip().lower()).strip("_")
+    if not slug:
+        raise ValueError(
+            f"concept {concept!r} has no letters or digits; give a concept such as "
+            "'a person kicking'"
+        )
+    return slug[:MAX_SLUG_LEN].rstrip("_")
+
+
+def esd_run_name(base_name: str, concepts: str | list[str]) -> str:
+    """Run folder name of an erasure, as the seed: ``{BASE}_ESD_{CONCEPT_SLUG}``."""
+    items = [concepts] if isinstance(concepts, str) else list(concepts)
+    return f"{base_name}_ESD_" + "+".join(concept_slug(c) for c in items)
+
+
+def validate_name(name: str) -> str:
+    """A model/run name must be one plain path component."""
+    if not name or name in (".", "..") or "/" in name or "\\" in name or name != name.strip():
+        raise ValueError(f"invalid model name {name!r}: use a plain folder name like 'my_model'")
+    return name
+
+
+# --- registry ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A model found in the checkpoints folder or the bundled assets."""
+
+    name: str
+    paths: RunPaths
+    kind: str  # "base" or "esd" (from the folder's checkpoints / opt.txt)
+    bundled: bool
+
+
+def _folder_kind(paths: RunPaths) -> str | None:
+    if not paths.model_dir.is_dir():
+        return None
+    if paths.best.is_file():
+        return "base"
+    if paths.latest.is_file():
+        return "esd" if "_ESD_" in paths.name else "base"
+    return None
+
+
+def list_models(checkpoints_dir: str | Path = DEFAULT_CHECKPOINTS_DIR) -> list[ModelEntry]:
+    """All usable models: ``checkpoints/t2m/*`` first, then bundled ``assets/*`` not shadowed."""
+    entries: dict[str, ModelEntry] = {}
+    roots = [(Path(checkpoints_dir) / DATASET_NAME, False), (ASSETS_DIR, True)]
+    for root, bundled in roots:
+        if not root.is_dir():
+            continue
+        for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+            paths = RunPaths(folder)
+            kind = _folder_kind(paths)
+            if kind is not None and folder.name not in entries:
+                entries[folder.name] = ModelEntry(folder.name, paths, kind, bundled)
+    return list(entries.values())
+
+
+def resolve_model(name: str, checkpoints_dir: str | Path = DEFAULT_CHECKPOINTS_DIR) -> RunPaths:
+    """Folder of model ``name``: ``checkpoints/t2m/NAME`` if present, else ``assets/NAME``."""
+    validate_name(name)
+    for paths in (run_paths(checkpoints_dir, name), RunPaths(ASSETS_DIR / name)):
+        if _folder_kind(paths) is not None:
+            return paths
+    available = ", ".join(e.name for e in list_models(checkpoints_dir)) or "none"
+    raise CheckpointError(
+        f"unknown model {name!r}: no {Path(checkpoints_dir) / DATASET_NAME / name}/model/ and no "
+        f"bundled assets/{name}; available models: {available}"
+    )
+
+
+def default_checkpoint(paths: RunPaths) -> Path:
+    """The file ``--ckpt`` defaults to: net_best_fid.tar for a base model, latest.tar otherwise."""
+    return paths.best if paths.best.is_file() else paths.latest
+
+
+def resolve_checkpoint(paths: RunPaths, ckpt: str | Path | None) -> Path:
+    """Turn a ``--ckpt`` value (None, a file name inside model/, or a path) into a file path."""
+    if ckpt is None:
+        return default_checkpoint(paths)
+    candidate = Path(ckpt)
+    if candidate.is_file():
+        return candidate
+    inside = paths.model_dir / candidate.name
+    if candidate.name == str(ckpt) and inside.is_file():
+        return inside
+    present = sorted(p.name for p in paths.model_dir.glob("*.tar"))
+    raise CheckpointError(
+        f"checkpoint {ckpt!r} not found (looked for {candidate} and {inside}); "
+        f"files in {paths.model_dir}: {', '.join(present) or 'none'}"
+    )

@@ -1,0 +1,1 @@
+"""Training of the base model (VAE, denoiser) and the evaluator: ``python -m esd.pretrain``."""
