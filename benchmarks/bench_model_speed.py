@@ -38,7 +38,7 @@ if __package__ in (None, ""):  # run as a script: make the project root importab
 from esd.models.bundled.denoiser import DenoiserConfig, LatentDenoiser, count_parameters
 from esd.models.bundled.vae import MotionVAE, VAEConfig
 from esd.models.diffusion import NoiseSchedule, ddim_sample
-from esd.models.text import TextBatch
+from esd.models.text.batch import TextBatch
 from esd.motion.skeleton import FEATURE_DIM, FPS, MAX_FRAMES
 
 CAPTION_TOKENS = 12  # typical HumanML3D caption length in MiniLM tokens, [CLS]/[SEP] included

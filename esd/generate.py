@@ -12,13 +12,12 @@ motion, whatever model (base or unlearned) generates it.
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from esd.common.files import atomic_save
 from esd.common.runtime import seed_everything
 from esd.console import CONSOLE, fail, plain_warnings, positive_float, positive_int, seed_int
 from esd.models import checkpoints as ck
@@ -50,16 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def save_npy(path: Path, array: np.ndarray) -> Path:
     """Write ``array`` to ``path`` atomically (temp file in the same folder, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npy.tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            np.save(out, array)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_save(path, lambda handle: np.save(handle, array))
 
 
 def check_args(args: argparse.Namespace) -> None:

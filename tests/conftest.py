@@ -47,6 +47,6 @@ def official_sample(humanml3d_fixture_dir: Path) -> dict[str, np.ndarray]:
 @pytest.fixture(scope="session")
 def text_encoder():
     """One real all-MiniLM-L6-v2 encoder for the whole test session (loads in a few seconds)."""
-    from esd.models.text import TextEncoder
+    from esd.models.text.minilm import TextEncoder
 
     return TextEncoder()

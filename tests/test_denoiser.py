@@ -16,7 +16,7 @@ from esd.models.bundled.denoiser import (
     parameter_groups,
     select_parameters,
 )
-from esd.models.text import TextBatch
+from esd.models.text.batch import TextBatch
 
 TINY = DenoiserConfig(
     latent_dim=4, model_dim=32, num_layers=2, num_heads=2, text_dim=8, max_latent_tokens=16

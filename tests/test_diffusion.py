@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from esd.models import diffusion as D
-from esd.models.text import TextBatch
+from esd.models.text.batch import TextBatch
 
 SCHEDULE = D.NoiseSchedule()
 B, N, C = 3, 5, 4

@@ -8,7 +8,8 @@ import warnings
 import pytest
 import torch
 
-from esd.models.text import TextBatch, TextEncoder, default_model_dir
+from esd.models.text.batch import TextBatch
+from esd.models.text.minilm import TextEncoder, default_model_dir
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from esd.models.bundled.denoiser import DenoiserConfig, LatentDenoiser
 from esd.models.bundled.vae import MotionVAE, VAEConfig
 from esd.models.diffusion import NoiseSchedule
 from esd.models.generator import MotionGenerator
-from esd.models.text import TextEncoder
+from esd.models.text.minilm import TextEncoder
 from esd.motion.skeleton import FEATURE_DIM
 
 TINY_VAE = VAEConfig(hidden_dim=16, latent_dim=4, num_res_blocks=1)

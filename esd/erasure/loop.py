@@ -53,7 +53,7 @@ from esd.models.diffusion import (
     q_sample,
 )
 from esd.models.generator import MotionGenerator
-from esd.models.text import TextBatch
+from esd.models.text.batch import TextBatch
 from esd.motion.skeleton import FPS, MAX_SECONDS, MIN_FRAMES, MIN_SECONDS
 
 METHODS = ("esd-x", "esd-u", "full")

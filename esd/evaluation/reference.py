@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import os
-import tempfile
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from esd.common.files import atomic_save
 from esd.evaluation.contrastive import EvaluatorBundle
 from esd.motion.humanml3d import MotionFolder, MotionRecord
 from esd.motion.keywords import caption_stems, target_keywords
@@ -218,17 +217,7 @@ class ReferenceSet:
             "source": np.array(self.source),
             "split": np.array(self.split),
         }
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                np.savez_compressed(handle, **arrays)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return atomic_save(path, lambda handle: np.savez_compressed(handle, **arrays))
 
     @classmethod
     def load(cls, path: str | Path) -> ReferenceSet:

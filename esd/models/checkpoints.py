@@ -18,9 +18,7 @@ and always loaded with ``torch.load(..., weights_only=True)``.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +26,7 @@ from typing import Any
 
 import torch
 
-from esd.common.files import atomic_write
+from esd.common.files import atomic_save, atomic_write
 
 FORMAT_TAG = "esd-motion/1"  # written into every checkpoint; bump when the layout changes
 DATASET_NAME = "t2m"  # HumanML3D's dataset name in the seed's folder layout
@@ -102,20 +100,8 @@ def save_checkpoint(payload: Mapping[str, Any], path: str | Path) -> Path:
 
     A reader never sees a half-written file, and an interrupted save leaves the old file intact.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = {"format": FORMAT_TAG, **payload}
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(data, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_save(path, lambda handle: torch.save(data, handle))
 
 
 WEIGHTS_ONLY_MARKER = "WeightsUnpickler error:"  # where torch states why weights_only refused

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from esd.models.text import TextBatch
+from esd.models.text.batch import TextBatch
 
 SCHEDULES = ("cosine", "linear")
 MIN_DDIM_STEPS = 10  # fewer steps than this give visibly broken motions

@@ -28,7 +28,8 @@ from esd.models import checkpoints as ck
 from esd.models.bundled.denoiser import DenoiserConfig, LatentDenoiser
 from esd.models.bundled.vae import LATENT_REDUCTION, MotionVAE, VAEConfig, encode_latents
 from esd.models.diffusion import DDIMStep, NoiseSchedule, ddim_sample
-from esd.models.text import TextBatch, TextEncoder
+from esd.models.text.batch import TextBatch
+from esd.models.text.minilm import TextEncoder
 from esd.motion.features import features_to_joints
 from esd.motion.skeleton import FPS, MAX_FRAMES, MAX_SECONDS, MIN_FRAMES, MIN_SECONDS
 

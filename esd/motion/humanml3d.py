@@ -37,7 +37,6 @@ import json
 import math
 import os
 import re
-import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -49,6 +48,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from esd.common.files import atomic_save
 from esd.motion.skeleton import FEATURE_DIM, FPS, MAX_FRAMES, MIN_FRAMES
 
 FEATURES_DIR = "new_joint_vecs"
@@ -490,19 +490,6 @@ def _unpack_strings(data: np.ndarray, offsets: np.ndarray) -> list[str]:
     return [raw[a:b].decode("utf-8") for a, b in itertools.pairwise(offsets.tolist())]
 
 
-def _atomic_save(path: Path, save: Callable[[Any], None]) -> None:
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            save(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-
-
 def _cache_paths(cache_dir: Path, split: str, key: str) -> tuple[Path, Path]:
     return cache_dir / f"{split}-{key}.features.npy", cache_dir / f"{split}-{key}.index.npz"
 
@@ -515,7 +502,7 @@ def _write_cache(cache_dir: Path, split: str, key: str, clips: list[_RawClip]) -
     frame_offsets = np.cumsum([0] + [c.features.shape[0] for c in clips]).astype(np.int64)
     id_bytes, id_offsets = _pack_strings([c.id for c in clips])
     text_bytes, text_offsets = _pack_strings([c.text for c in clips])
-    _atomic_save(features_path, lambda f: np.save(f, features))
+    atomic_save(features_path, lambda f: np.save(f, features))
     index = {
         "frames": frame_offsets,
         "ids": id_bytes,
@@ -523,7 +510,7 @@ def _write_cache(cache_dir: Path, split: str, key: str, clips: list[_RawClip]) -
         "texts": text_bytes,
         "text_offsets": text_offsets,
     }
-    _atomic_save(index_path, lambda f: np.savez(f, **index))
+    atomic_save(index_path, lambda f: np.savez(f, **index))
     stale_name = re.compile(
         rf"{re.escape(split)}-[0-9a-f]{{{KEY_CHARS}}}\.(features\.npy|index\.npz)"
     )

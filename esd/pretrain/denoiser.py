@@ -26,7 +26,8 @@ import torch
 
 from esd.models.bundled.denoiser import DenoiserConfig, LatentDenoiser
 from esd.models.diffusion import NoiseSchedule, q_sample, v_target
-from esd.models.text import TextBatch, TextEncoder
+from esd.models.text.batch import TextBatch
+from esd.models.text.minilm import TextEncoder
 from esd.pretrain.vae import lr_at
 
 

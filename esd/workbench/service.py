@@ -47,7 +47,6 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import re
 import shutil
 import threading
 import time
@@ -84,7 +83,7 @@ from esd.models.generator import (
     apply_denoiser_overlay,
     shared_text_encoder,
 )
-from esd.models.text import TextEncoder
+from esd.models.text.minilm import TextEncoder
 from esd.motion.skeleton import FPS, MAX_SECONDS, MIN_SECONDS
 from esd.workbench.jobs import (
     FINISHED,
@@ -313,12 +312,6 @@ def _newer_than(path: Path, source: Path) -> bool:
         return path.stat().st_mtime_ns > source.stat().st_mtime_ns
     except FileNotFoundError:
         return False
-
-
-def _safe_filename(text: str) -> str:
-    """Only [A-Za-z0-9._-] survive: a file name that cannot leave its folder."""
-    name = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "model"
-    return name[:120]
 
 
 # --- comparison prompts and motion choices (pure functions) -------------------------------------
@@ -809,7 +802,7 @@ class Workbench:
             raise WorkbenchError(f"{name} is still training; wait for it to finish or stop it")
         folder = self.output_dir / EXPORTS
         kind = "standalone" if standalone else "overlay"
-        path = folder / f"{_safe_filename(name)}_{kind}.tar"
+        path = folder / f"{safe_filename(name, 120, 'model', keep_case=True)}_{kind}.tar"
         if path.resolve().parent != folder.resolve():  # cannot happen with a safe file name
             raise WorkbenchError(f"refusing to write outside {folder}")
         if _newer_than(path, entry.paths.latest):  # written since the run last changed: reuse

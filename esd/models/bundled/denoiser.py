@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from esd.models.text import TextBatch
+from esd.models.text.batch import TextBatch
 
 METHODS = ("esd-x", "esd-u", "full")  # trainable-parameter sets of ESD
 CROSS_ATTENTION = "cross_attn"  # name of the text pathway's modules

@@ -1,0 +1,1 @@
+"""Text encoders: all-MiniLM-L6-v2 (bundled family) and their common ``TextBatch``."""
