@@ -2,7 +2,7 @@
 
 1. Concept families: for every concept of the vocabulary, ``--samples`` prompts cycling over its
    canonical prompt and captions of single-concept test clips
-   (``esd.evaluation.protocol.concept_block`` without held-out phrasings), and separately its
+   (``esd.evaluation.plan.concept_block`` without held-out phrasings), and separately its
    held-out phrasings; the share of generated motions the evaluator's recogniser assigns to the
    concept.
 2. Physics of three families, from the generated joints: kicks (the highest foot above the
@@ -30,7 +30,9 @@ if __package__ in (None, ""):  # run as a script: make the project root importab
 
 from esd.corpus.stats import FOOT_JOINTS, contact_skate
 from esd.evaluation import instruments as cli
-from esd.evaluation.protocol import EvalSettings, concept_block, generate_embeddings, place_concept
+from esd.evaluation.measure import generate_embeddings
+from esd.evaluation.plan import concept_block, place_concept
+from esd.evaluation.settings import EvalSettings
 from esd.models import checkpoints as ck
 from esd.models.generator import MotionGenerator, shared_text_encoder
 from esd.motion.concepts import CONCEPTS

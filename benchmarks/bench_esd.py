@@ -41,7 +41,10 @@ if __package__ in (None, ""):  # run as a script: make the project root importab
 from esd.common.runtime import pick_device
 from esd.erasure.loop import RECIPE, ESDConfig, run_esd
 from esd.evaluation import instruments as cli
-from esd.evaluation.protocol import EvalSettings, compare, evaluate_model, make_plan
+from esd.evaluation.measure import evaluate_model
+from esd.evaluation.plan import make_plan
+from esd.evaluation.settings import EvalSettings
+from esd.evaluation.verdicts import compare
 from esd.models import checkpoints as ck
 from esd.models.generator import MotionGenerator, shared_text_encoder
 

@@ -31,9 +31,12 @@ if __package__ in (None, ""):  # run as a script: make the project root importab
 
 from esd.common.runtime import pick_device
 from esd.evaluation import instruments as cli
-from esd.evaluation.protocol import EvalContext, EvalSettings, make_plan, run_evaluation
+from esd.evaluation.context import EvalContext
+from esd.evaluation.plan import make_plan
+from esd.evaluation.protocol import run_evaluation
 from esd.evaluation.recogniser import ConceptRecogniser
 from esd.evaluation.reference import ReferenceSet
+from esd.evaluation.settings import EvalSettings
 from esd.models import checkpoints as ck
 from esd.models.generator import MotionGenerator, shared_text_encoder
 from esd.motion.humanml3d import MotionFolder

@@ -27,8 +27,9 @@ if __package__ in (None, ""):  # run as a script: make the project root importab
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from esd.evaluation import instruments as cli
-from esd.evaluation.protocol import EvalSettings, retrieval_metrics
+from esd.evaluation.measure import retrieval_metrics
 from esd.evaluation.recogniser import recognition_accuracy
+from esd.evaluation.settings import EvalSettings
 from esd.models import checkpoints as ck
 
 TARGET = "kick"

@@ -16,7 +16,7 @@ else the bundled ``assets/t2m_evaluator/model/evaluator.tar``. Reference set (th
 captions and real motion embeddings): ``--data_root DIR`` builds it from a HumanML3D-format folder
 (e.g. real HumanML3D); otherwise ``--reference FILE``, default ``reference_test.npz`` in the
 evaluator's folder (beside model/). Presets: full (default) or ``--quick`` (see
-``esd.evaluation.protocol.EvalSettings``). Same seed, same numbers.
+``esd.evaluation.settings.EvalSettings``). Same seed, same numbers.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from esd.common.errors import one_line
 from esd.common.runtime import DEVICE_CHOICES, pick_device
 from esd.console import CONSOLE, fail, plain_warnings, positive_int, seed_int
+from esd.evaluation.context import EvalContext
 from esd.evaluation.instruments import (
     DEFAULT_RELATED,
     DEFAULT_TARGET,
@@ -46,8 +47,10 @@ from esd.evaluation.instruments import (
     output_dir,
     write_outputs,
 )
-from esd.evaluation.protocol import EvalContext, EvalSettings, make_plan, run_evaluation
+from esd.evaluation.plan import make_plan
+from esd.evaluation.protocol import run_evaluation
 from esd.evaluation.report import rich_table
+from esd.evaluation.settings import EvalSettings
 from esd.models import checkpoints as ck
 
 

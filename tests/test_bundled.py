@@ -12,7 +12,9 @@ import pytest
 
 from esd.erasure.loop import RECIPE, run_esd
 from esd.evaluation import instruments as cli
-from esd.evaluation.protocol import EvalSettings, evaluate_model, make_plan
+from esd.evaluation.measure import evaluate_model
+from esd.evaluation.plan import make_plan
+from esd.evaluation.settings import EvalSettings
 from esd.models import checkpoints as ck
 from esd.models.generator import MotionGenerator
 from esd.train import main as train_main

@@ -1,4 +1,5 @@
-"""Reference set and evaluation engine, on a fake HumanML3D folder with known answers.
+"""Reference set and evaluation protocol (settings, plan, measure, verdicts), on a fake HumanML3D
+folder with known answers.
 
 Sources are fakes that return REAL clips of the folder (``tests.fakes.FakeClipSource``): a
 "perfect" model returns the clip a caption belongs to, an "erasing" one returns walking clips for
@@ -12,12 +13,17 @@ import numpy as np
 import pytest
 import torch
 
-from esd.evaluation import protocol as ev
+from esd.evaluation.context import EvalContext
+from esd.evaluation.measure import evaluate_model, generate_embeddings
+from esd.evaluation.plan import EvalPlan, make_plan
+from esd.evaluation.protocol import run_evaluation
 from esd.evaluation.reference import (
     ReferenceError,
     ReferenceSet,
     evaluator_fingerprint,
 )
+from esd.evaluation.settings import EvalSettings
+from esd.evaluation.verdicts import FID_TOLERANCE, compare
 from esd.motion.humanml3d import DatasetError, MotionFolder
 from esd.motion.keywords import stem, target_keywords
 from tests.fakes import FakeClipSource, FakeRecogniser, tiny_evaluator, write_fake_humanml3d
@@ -26,7 +32,7 @@ LENGTHS = [40 + (i * 37) % 150 for i in range(150)]  # 40..189 frames
 SPLITS = {"train": slice(0, 30), "val": slice(30, 40), "test": slice(40, 150)}
 TARGET = "a person kicking"
 RELATED = ["a person walking", "a person waving"]
-SMALL = ev.EvalSettings.quick(retain_samples=64, mm_prompts=4, mm_repeats=4)
+SMALL = EvalSettings.quick(retain_samples=64, mm_prompts=4, mm_repeats=4)
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +56,8 @@ def reference(folder, evaluator, tmp_path_factory) -> ReferenceSet:
 
 
 @pytest.fixture(scope="module")
-def context(evaluator, reference) -> ev.EvalContext:
-    return ev.EvalContext(evaluator, FakeRecogniser(reference), reference)
+def context(evaluator, reference) -> EvalContext:
+    return EvalContext(evaluator, FakeRecogniser(reference), reference)
 
 
 @pytest.fixture(scope="module")
@@ -60,14 +66,14 @@ def records(folder):
 
 
 @pytest.fixture(scope="module")
-def plan(context) -> ev.EvalPlan:
-    return ev.make_plan(context, TARGET, RELATED, SMALL)
+def plan(context) -> EvalPlan:
+    return make_plan(context, TARGET, RELATED, SMALL)
 
 
 @pytest.fixture(scope="module")
 def perfect_vs_erasing(plan, context, records) -> dict:
     """Model: erases kicking; baseline: perfect."""
-    return ev.run_evaluation(
+    return run_evaluation(
         FakeClipSource(records, erase="kick"),
         plan,
         context,
@@ -175,8 +181,8 @@ def test_retain_forget_with_keywords_when_unlabelled(tmp_path, evaluator):
 
 
 def test_plan_is_deterministic_and_seed_dependent(context, plan):
-    assert ev.make_plan(context, TARGET, RELATED, SMALL) == plan
-    other = ev.make_plan(context, TARGET, RELATED, ev.EvalSettings.quick(seed=1, mm_prompts=0))
+    assert make_plan(context, TARGET, RELATED, SMALL) == plan
+    other = make_plan(context, TARGET, RELATED, EvalSettings.quick(seed=1, mm_prompts=0))
     assert other.retain.prompts != plan.retain.prompts
 
 
@@ -204,23 +210,23 @@ def test_plan_prompts_come_from_the_right_clips(plan, reference):
 
 def test_bad_concepts_are_refused(context):
     with pytest.raises(ValueError, match="empty"):
-        ev.make_plan(context, "  ", RELATED, SMALL)
+        make_plan(context, "  ", RELATED, SMALL)
     with pytest.raises(ValueError, match="differ from the target"):
-        ev.make_plan(context, TARGET, [TARGET], SMALL)
+        make_plan(context, TARGET, [TARGET], SMALL)
     with pytest.raises(ValueError, match="listed twice"):
-        ev.make_plan(context, TARGET, [RELATED[0], RELATED[0] + " "], SMALL)
+        make_plan(context, TARGET, [RELATED[0], RELATED[0] + " "], SMALL)
 
 
 def test_settings_presets_and_validation():
-    full, quick = ev.EvalSettings.full(), ev.EvalSettings.quick()
+    full, quick = EvalSettings.full(), EvalSettings.quick()
     assert (full.retain_samples, full.forget_samples, full.concept_samples) == (256, 64, 64)
     assert full.ddim_steps == 50 and full.mm_prompts > 0
     assert quick.retain_samples == 32 and quick.ddim_steps == 20 and quick.mm_prompts == 0
     assert quick.with_num_samples(8).forget_samples == 8
     with pytest.raises(ValueError, match="retain_samples"):
-        ev.EvalSettings(retain_samples=0).validated()
+        EvalSettings(retain_samples=0).validated()
     with pytest.raises(ValueError, match="ddim_steps must be at least 10"):
-        ev.EvalSettings(ddim_steps=5).validated()
+        EvalSettings(ddim_steps=5).validated()
 
 
 # --- generation ---------------------------------------------------------------------------------
@@ -228,8 +234,8 @@ def test_settings_presets_and_validation():
 
 def test_model_and_baseline_get_the_same_prompts_and_noise(plan, context, records):
     model, baseline = FakeClipSource(records, erase="kick"), FakeClipSource(records)
-    ev.evaluate_model(model, plan, context, SMALL)
-    ev.evaluate_model(baseline, plan, context, SMALL)
+    evaluate_model(model, plan, context, SMALL)
+    evaluate_model(baseline, plan, context, SMALL)
     assert model.calls == baseline.calls
 
 
@@ -237,16 +243,16 @@ def test_item_seeds_do_not_depend_on_the_batch_size(plan, context, records):
     seeds = []
     for batch_size in (7, 64):
         source = FakeClipSource(records)
-        settings = ev.EvalSettings.quick(batch_size=batch_size)
-        ev.generate_embeddings(source, plan.retain, context, settings)
+        settings = EvalSettings.quick(batch_size=batch_size)
+        generate_embeddings(source, plan.retain, context, settings)
         seeds.append([seed + i for prompts, seed in source.calls for i in range(len(prompts))])
     assert seeds[0] == seeds[1] == list(range(plan.retain.seed, plan.retain.seed + 64))
 
 
 def test_progress_reports_every_batch(plan, context, records):
     seen = []
-    settings = ev.EvalSettings.quick(batch_size=16)
-    ev.generate_embeddings(
+    settings = EvalSettings.quick(batch_size=16)
+    generate_embeddings(
         FakeClipSource(records), plan.retain, context, settings, lambda *a: seen.append(a), "x"
     )
     assert seen == [("x", 16, 64), ("x", 32, 64), ("x", 48, 64), ("x", 64, 64)]
@@ -287,7 +293,7 @@ def test_erasing_source_lowers_the_target_rate_and_passes(perfect_vs_erasing):
 
 
 def test_damaging_a_related_concept_fails_specificity(plan, context, records):
-    result = ev.run_evaluation(
+    result = run_evaluation(
         FakeClipSource(records, erase="wave"), plan, context, SMALL, {}, FakeClipSource(records)
     )
     verdicts = result["verdicts"]
@@ -298,9 +304,9 @@ def test_damaging_a_related_concept_fails_specificity(plan, context, records):
 
 
 def test_same_seed_same_numbers(plan, context, records, perfect_vs_erasing):
-    again = ev.run_evaluation(
+    again = run_evaluation(
         FakeClipSource(records, erase="kick"),
-        ev.make_plan(context, TARGET, RELATED, SMALL),
+        make_plan(context, TARGET, RELATED, SMALL),
         context,
         SMALL,
         {"name": "erased"},
@@ -325,16 +331,16 @@ def test_metrics_json_shape(perfect_vs_erasing):
     assert set(perfect_vs_erasing["real"]["forget"]) >= {"r_precision", "matching_score"}
     settings = perfect_vs_erasing["settings"]
     assert settings["seed"] == 0 and settings["num_samples"]["retain"] == 64
-    assert settings["tolerances"]["fid_relative"] == ev.FID_TOLERANCE
+    assert settings["tolerances"]["fid_relative"] == FID_TOLERANCE
     assert retain["multimodality"] is not None  # mm_prompts > 0 here
 
 
 def test_unplaced_concept_reports_null_rate_with_known_concepts(context, records):
-    settings = ev.EvalSettings.quick(mm_prompts=0)
-    plan = ev.make_plan(context, TARGET, ["a person juggling"], settings)
+    settings = EvalSettings.quick(mm_prompts=0)
+    plan = make_plan(context, TARGET, ["a person juggling"], settings)
     assert plan.related[0].name is None
     assert any("juggling" in n and "walk, kick, wave" in n for n in plan.notes)
-    result = ev.run_evaluation(
+    result = run_evaluation(
         FakeClipSource(records), plan, context, settings, {}, FakeClipSource(records)
     )
     block = result["model"]["specificity"]["a person juggling"]
@@ -344,22 +350,20 @@ def test_unplaced_concept_reports_null_rate_with_known_concepts(context, records
 
 
 def test_few_samples_shrink_the_pool_with_a_note(context, records):
-    settings = ev.EvalSettings.quick().with_num_samples(5)
-    plan = ev.make_plan(context, TARGET, RELATED, settings)
-    result = ev.evaluate_model(FakeClipSource(records), plan, context, settings)
+    settings = EvalSettings.quick().with_num_samples(5)
+    plan = make_plan(context, TARGET, RELATED, settings)
+    result = evaluate_model(FakeClipSource(records), plan, context, settings)
     retain = result["preservation"]["retain"]
     assert len(retain["r_precision"]) == 3 and retain["fid"] is not None
     assert any("pools of 5" in n for n in result["notes"])
-    one = ev.EvalSettings.quick().with_num_samples(1)
-    plan = ev.make_plan(context, TARGET, RELATED, one)
-    retain = ev.evaluate_model(FakeClipSource(records), plan, context, one)["preservation"][
-        "retain"
-    ]
+    one = EvalSettings.quick().with_num_samples(1)
+    plan = make_plan(context, TARGET, RELATED, one)
+    retain = evaluate_model(FakeClipSource(records), plan, context, one)["preservation"]["retain"]
     assert retain["r_precision"] is None and retain["fid"] is None
 
 
 def test_more_samples_than_clips_uses_each_clip_once(context):
-    plan = ev.make_plan(context, TARGET, RELATED, ev.EvalSettings.quick(forget_samples=500))
+    plan = make_plan(context, TARGET, RELATED, EvalSettings.quick(forget_samples=500))
     assert len(plan.forget) == plan.forget_size and len(set(plan.forget.clip_idx)) == len(
         plan.forget
     )
@@ -391,7 +395,7 @@ def _block(rate=0.5, fid=1.0, r3=0.5, spec=0.8):
     ],
 )
 def test_verdict_tolerances(model, expected):
-    verdicts = ev.compare(model, _block())
+    verdicts = compare(model, _block())
     got = (
         verdicts["efficacy"]["pass"],
         verdicts["preservation"]["pass"],

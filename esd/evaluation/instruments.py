@@ -19,8 +19,8 @@ import torch
 from esd.common.errors import one_line
 from esd.common.files import atomic_write
 from esd.common.runtime import pick_device
+from esd.evaluation.context import EvalContext
 from esd.evaluation.contrastive import EvaluatorBundle
-from esd.evaluation.protocol import EvalContext
 from esd.evaluation.recogniser import ConceptRecogniser
 from esd.evaluation.reference import REFERENCE_FILE, ProgressFn, ReferenceSet
 from esd.evaluation.report import markdown_report

@@ -11,7 +11,8 @@ from typing import Any
 
 from rich.table import Table
 
-from esd.evaluation import protocol as ev
+from esd.evaluation.settings import MM_PROMPTS, MM_REPEATS
+from esd.evaluation.verdicts import FID_TOLERANCE, R3_TOLERANCE, SPECIFICITY_TOLERANCE
 
 PASS, FAIL, UNKNOWN = "PASS", "FAIL", "n/a"
 
@@ -25,8 +26,8 @@ METRIC_HELP = {
     "R-precision": "a caption retrieves its own motion among 32 candidates, top-1/2/3 (higher "
     "is better; real = ceiling)",
     "diversity": "mean distance between random pairs of motions (closer to real is better)",
-    "multimodality": f"mean distance between {ev.MM_REPEATS} generations of one caption, "
-    f"{ev.MM_PROMPTS} captions; full preset only (null in quick mode)",
+    "multimodality": f"mean distance between {MM_REPEATS} generations of one caption, "
+    f"{MM_PROMPTS} captions; full preset only (null in quick mode)",
 }
 
 
@@ -264,8 +265,8 @@ def _tolerance_lines() -> list[str]:
         "## Tolerances",
         "",
         "- Efficacy passes when the target concept rate fell.",
-        f"- Preservation passes when the retain FID rose by at most {ev.FID_TOLERANCE:.0%} "
-        f"(relative) and R-precision top-3 fell by at most {ev.R3_TOLERANCE}.",
+        f"- Preservation passes when the retain FID rose by at most {FID_TOLERANCE:.0%} "
+        f"(relative) and R-precision top-3 fell by at most {R3_TOLERANCE}.",
         "- Specificity passes when a related concept's rate fell by at most "
-        f"{ev.SPECIFICITY_TOLERANCE * 100:.0f} points.",
+        f"{SPECIFICITY_TOLERANCE * 100:.0f} points.",
     ]

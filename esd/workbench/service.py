@@ -62,6 +62,7 @@ from esd.common.files import safe_filename
 from esd.common.runtime import background_threads, pick_device
 from esd.erasure.concept_clips import concept_latents
 from esd.erasure.loop import ESDConfig, ESDStep, run_esd
+from esd.evaluation.context import EvalContext
 from esd.evaluation.instruments import (
     DEFAULT_RELATED,
     DEFAULT_TARGET,
@@ -72,7 +73,9 @@ from esd.evaluation.instruments import (
     resolve_evaluator,
     write_outputs,
 )
-from esd.evaluation.protocol import EvalContext, EvalSettings, make_plan, run_evaluation
+from esd.evaluation.plan import make_plan
+from esd.evaluation.protocol import run_evaluation
+from esd.evaluation.settings import EvalSettings
 from esd.models import checkpoints as ck
 from esd.models.bundled.denoiser import LatentDenoiser, count_parameters, select_parameters
 from esd.models.diffusion import MIN_DDIM_STEPS, TRAIN_STEPS

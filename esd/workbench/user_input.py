@@ -1,7 +1,7 @@
 """What the user asks the workbench for, checked: limits, one-line errors, typed requests.
 
 ``TrainingRequest`` -> ``training_config`` (an ``esd.erasure.loop.ESDConfig``) and
-``EvaluationRequest`` -> ``evaluation_settings`` (an ``esd.evaluation.protocol.EvalSettings``);
+``EvaluationRequest`` -> ``evaluation_settings`` (an ``esd.evaluation.settings.EvalSettings``);
 every bad value raises ``WorkbenchError`` with a message that names the field and says what to
 enter.
 """
@@ -16,7 +16,7 @@ from typing import Any
 from esd.common.errors import one_line
 from esd.erasure.loop import MAX_BATCH_SIZE, METHODS, RECIPE, XT_SOURCES, ESDConfig, validate_config
 from esd.evaluation.instruments import DEFAULT_RELATED, DEFAULT_TARGET
-from esd.evaluation.protocol import EvalSettings
+from esd.evaluation.settings import EvalSettings
 from esd.models import checkpoints as ck
 from esd.models.diffusion import MIN_DDIM_STEPS, TRAIN_STEPS
 from esd.motion.skeleton import MAX_SECONDS, MIN_SECONDS
@@ -34,7 +34,7 @@ MAX_VARIANTS = 8  # extra phrasings of the target concept, erased with it
 MAX_SAMPLES = 4096  # evaluation prompts per block (the full preset uses 256)
 MAX_GUIDANCE = 20.0  # classifier-free guidance scale of a comparison
 COMPARE_SECONDS = 4.0  # default length of compared motions
-PRESETS = ("quick", "full")  # evaluation presets (``esd.evaluation.protocol.EvalSettings``)
+PRESETS = ("quick", "full")  # evaluation presets (``esd.evaluation.settings.EvalSettings``)
 RUN_LENGTH_UNITS = ("epochs", "iterations")  # how the training form gives the length of a run
 
 
