@@ -7,8 +7,12 @@ import re
 import numpy as np
 import pytest
 
-from esd.corpus import captions
-from esd.corpus.captions import HELDOUT_PHRASINGS, caption_line, clip_captions, pos_tokens
+from esd.corpus.captions.generator import MAX_WORDS, clip_captions
+from esd.corpus.captions.heldout import HELDOUT_PHRASINGS
+from esd.corpus.captions.lexicon import KNOWN_WORDS
+from esd.corpus.captions.phrases import LIMB_FIELDS, SIDED_FIELDS
+from esd.corpus.captions.templates import TEMPLATES
+from esd.corpus.captions.tokens import caption_line, pos_tokens
 from esd.corpus.catalog import BOTH, LEFT, RIGHT, SPECS, SPEEDS, SegmentFacts
 from esd.motion.concepts import CONCEPT_BY_NAME, CONCEPT_NAMES
 
@@ -65,7 +69,7 @@ SIDE_UNSAID = {
 }
 REPS_WORDS = re.compile(r"\b(twice|two|three|four|five|six|seven|eight|few|couple|several)\b")
 SPEED_WORDS = {"fast": re.compile(r"quick|rapid|swift|fast"), "slow": re.compile(r"slow")}
-SIDE_FIELDS = captions.SIDED_FIELDS | captions.LIMB_FIELDS
+SIDE_FIELDS = SIDED_FIELDS | LIMB_FIELDS
 SEQUENCE_WORDS = re.compile(r"\b(then|before|after|afterwards|and)\b")
 
 
@@ -103,9 +107,7 @@ def lemmas(samples) -> dict[str, set[str]]:
     """Per concept, every lemma of its sampled captions and of its templates and descriptions."""
     out = {}
     for name, texts in samples.items():
-        raw = [
-            re.sub(r"[^a-z ]", " ", t) for group in captions.TEMPLATES[name].values() for t in group
-        ]
+        raw = [re.sub(r"[^a-z ]", " ", t) for group in TEMPLATES[name].values() for t in group]
         texts = [*texts, *raw, *CONCEPT_BY_NAME[name].descriptions]
         out[name] = {tok.rsplit("/", 1)[0] for t in texts for tok in pos_tokens(t).split()}
     return out
@@ -136,7 +138,7 @@ def test_every_catalog_combination_is_describable():
             for text in texts:
                 assert text == text.lower() and text.strip() == text and "  " not in text
                 assert not re.search(r"[<>\[\]{}|]", text), text
-                assert 2 <= len(text.split()) <= captions.MAX_WORDS, text
+                assert 2 <= len(text.split()) <= MAX_WORDS, text
                 named = {w for w in words(text) if w in (LEFT, RIGHT)}
                 allowed = {side} if side in (LEFT, RIGHT) else set()
                 if (spec.name, variant) in SIDE_UNSAID:
@@ -188,7 +190,7 @@ def test_captions_are_deterministic_for_a_seed():
 def test_two_segment_captions_compose(two_segment_samples):
     for text in two_segment_samples:
         assert SEQUENCE_WORDS.search(text), text
-        assert len(text.split()) <= captions.MAX_WORDS, text
+        assert len(text.split()) <= MAX_WORDS, text
     starts = {t.split()[0] for t in two_segment_samples}
     assert {"first", "after", "a"} <= starts  # several sentence shapes
     assert any(", then " in t for t in two_segment_samples)
@@ -217,7 +219,7 @@ def test_many_distinct_captions_per_concept(samples):
 
 
 def test_template_counts_and_side_alternatives():
-    for name, groups in captions.TEMPLATES.items():
+    for name, groups in TEMPLATES.items():
         total = sum(len(g) for g in groups.values())
         assert total >= (20 if name in HEAVY_HITTERS else 6), name
         for template in (t for g in groups.values() for t in g):
@@ -239,7 +241,7 @@ def test_canonical_prompts_may_appear(samples):
 
 
 def test_keywords_cover_every_concept():
-    assert set(KEYWORDS) == set(CONCEPT_NAMES) == set(captions.TEMPLATES)
+    assert set(KEYWORDS) == set(CONCEPT_NAMES) == set(TEMPLATES)
 
 
 def test_concept_words_do_not_leak(samples):
@@ -327,7 +329,7 @@ def test_lexicon_covers_the_generated_vocabulary(samples, two_segment_samples):
     texts += [p for group in HELDOUT_PHRASINGS.values() for p in group]
     texts += [d for c in CONCEPT_BY_NAME.values() for d in c.descriptions]
     vocabulary = {w for t in texts for w in words(t)}
-    assert vocabulary <= captions.KNOWN_WORDS, sorted(vocabulary - captions.KNOWN_WORDS)
+    assert vocabulary <= KNOWN_WORDS, sorted(vocabulary - KNOWN_WORDS)
     for text in set(texts[::7]):
         assert "/VERB" in pos_tokens(text), text  # every caption has a verb
 

@@ -7,7 +7,7 @@ import pytest
 
 from esd.corpus import writer
 from esd.corpus.__main__ import main
-from esd.corpus.captions import HELDOUT_PHRASINGS
+from esd.corpus.captions.heldout import HELDOUT_PHRASINGS
 from esd.motion.concepts import CONCEPT_NAMES
 from esd.motion.features import features_to_joints
 from esd.motion.humanml3d import MotionFolder, parse_captions

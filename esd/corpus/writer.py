@@ -34,7 +34,9 @@ from typing import Any
 
 import numpy as np
 
-from esd.corpus.captions import HELDOUT_PHRASINGS, caption_line, clip_captions
+from esd.corpus.captions.generator import clip_captions
+from esd.corpus.captions.heldout import HELDOUT_PHRASINGS
+from esd.corpus.captions.tokens import caption_line
 from esd.corpus.compose import compose_clip, sample_requests
 from esd.corpus.stats import ClipStats, clip_stats, summarise
 from esd.motion.concepts import CONCEPT_NAMES
