@@ -223,3 +223,118 @@ def test_recognition_bad_inputs():
         metrics.recognise(np.zeros((3, 2)), np.eye(2))
     with pytest.raises(ValueError, match="out of range"):
         metrics.concept_rate(np.ones((3, 2)), np.eye(2), 2)
+
+
+# --- T2M protocol additions ---------------------------------------------------------------------
+
+
+def test_r_precision_batches_uses_consecutive_pools():
+    # pool 0 is perfectly aligned, pool 1 is the "second rank" line: mean of the two pools
+    aligned = _rng(12).normal(size=(32, 4)) * 100.0
+    line = np.arange(32.0)[:, None] * 10.0 + 1e4
+    texts = np.concatenate([aligned, np.repeat(line, 4, axis=1)])
+    motions = np.concatenate([aligned, np.repeat(line + 6.0, 4, axis=1)])
+    r = metrics.r_precision_batches(texts, motions)
+    np.testing.assert_allclose(r, [(1.0 + 1 / 32) / 2, 1.0, 1.0])
+    # the random-pool version mixes the two halves, so it must differ from the ordered one
+    assert not np.allclose(metrics.r_precision(texts, motions, generator=_rng(13)), r)
+
+
+def test_r_precision_is_batches_of_the_permutation():
+    rng = _rng(14)
+    t, m = rng.normal(size=(96, 6)), rng.normal(size=(96, 6))
+    order = _rng(15).permutation(96)
+    np.testing.assert_array_equal(
+        metrics.r_precision(t, m, generator=_rng(15)),
+        metrics.r_precision_batches(t[order], m[order]),
+    )
+
+
+def test_strict_fid_raises_on_a_materially_complex_root():
+    # S_b is indefinite, so S_a S_b has a negative eigenvalue and its square root is imaginary
+    cov_a = np.array([[1.0, 0.0], [0.0, 4.0]])
+    cov_b = np.array([[1.0, 3.0], [3.0, 1.0]])  # eigenvalues 4 and -2
+    mu = np.zeros(2)
+    with pytest.raises(metrics.FIDError, match="imaginary"):
+        metrics.frechet_distance_from_statistics(mu, cov_a, mu, cov_b, strict=True)
+    with pytest.warns(RuntimeWarning, match="imaginary"):
+        lenient = metrics.frechet_distance_from_statistics(mu, cov_a, mu, cov_b)
+    assert math.isfinite(lenient)
+
+
+def test_strict_and_lenient_fid_agree_when_defined():
+    rng = _rng(16)
+    a, b = rng.normal(size=(80, 5)), rng.normal(size=(90, 5)) + 0.5
+    assert metrics.frechet_distance(a, b, strict=True) == metrics.frechet_distance(a, b)
+
+
+def test_diversity_pairs_rule():
+    assert metrics.diversity_pairs_for(301) == 300
+    assert metrics.diversity_pairs_for(300) == 100
+    assert metrics.diversity_pairs_for(64) == 100
+
+
+def test_replication_summary_known_values():
+    mean, ci = metrics.replication_summary(np.array([1.0, 3.0]))
+    assert mean == pytest.approx(2.0)
+    assert ci == pytest.approx(1.96 * 1.0 / math.sqrt(2))  # np.std (ddof 0) of [1, 3] is 1
+    mean, ci = metrics.replication_summary(np.array([[0.1, 0.2], [0.3, 0.2]]))
+    np.testing.assert_allclose(mean, [0.2, 0.2])
+    np.testing.assert_allclose(ci, [1.96 * 0.1 / math.sqrt(2), 0.0], atol=1e-15)
+    with pytest.raises(ValueError, match="at least one replication"):
+        metrics.replication_summary(np.zeros(0))
+    with pytest.raises(ValueError, match="NaN"):
+        metrics.replication_summary(np.array([1.0, np.nan]))
+
+
+# --- conformance with the reference metrics (SALAD's fixture: fixed random embeddings) ----------
+
+
+@pytest.fixture(scope="module")
+def reference_metrics(salad_fixture_dir):
+    with np.load(salad_fixture_dir / "reference" / "metrics.npz") as data:
+        return {key: data[key] for key in data.files}
+
+
+def test_reference_r_precision_and_matching_score(reference_metrics):
+    t, m = reference_metrics["text_emb"], reference_metrics["motion_emb"]
+    np.testing.assert_allclose(
+        metrics.r_precision_batches(t, m), reference_metrics["r_precision_top123"], atol=1e-12
+    )
+    assert metrics.matching_score(t, m) == pytest.approx(
+        float(reference_metrics["matching_score"]), abs=1e-5
+    )
+
+
+def test_reference_fid(reference_metrics):
+    gt, m = reference_metrics["gt_motion_emb"], reference_metrics["motion_emb"]
+    assert metrics.frechet_distance(gt, m, strict=True) == pytest.approx(
+        float(reference_metrics["fid"]), abs=1e-5
+    )
+
+
+def test_reference_diversity_reproduces_the_draws(reference_metrics):
+    seed, pairs = (
+        int(reference_metrics["diversity_seed"]),
+        int(reference_metrics["diversity_times"]),
+    )
+    draws = np.random.RandomState(seed)
+    np.testing.assert_array_equal(
+        draws.choice(64, pairs, replace=False), reference_metrics["diversity_idx1"]
+    )
+    np.testing.assert_array_equal(
+        draws.choice(64, pairs, replace=False), reference_metrics["diversity_idx2"]
+    )
+    value = metrics.diversity(
+        reference_metrics["motion_emb"], pairs, generator=np.random.RandomState(seed)
+    )
+    assert value == pytest.approx(float(reference_metrics["diversity"]), abs=1e-5)
+
+
+def test_reference_multimodality(reference_metrics):
+    value = metrics.multimodality(
+        reference_metrics["mm_activations"],
+        int(reference_metrics["mm_times"]),
+        generator=np.random.RandomState(int(reference_metrics["mm_seed"])),
+    )
+    assert value == pytest.approx(float(reference_metrics["multimodality"]), abs=1e-5)

@@ -8,8 +8,16 @@ MoMask all reuse. Embeddings come from a text/motion evaluator (``esd.evaluation
   motion) ``i``.
 * ``motion_emb`` ``(P, R, D)`` for multimodality: ``R`` generations for each of ``P`` prompts.
 
-Every random choice takes an ``np.random.Generator``; ``None`` means ``np.random.default_rng(0)``,
-so a call without a generator is still reproducible (no global RNG is touched).
+Every random choice takes an ``np.random.Generator`` (or a legacy ``np.random.RandomState``, whose
+draws reproduce the reference code's ``np.random.seed(s); np.random.choice(...)``); ``None`` means
+``np.random.default_rng(0)``, so a call without a generator is still reproducible (no global RNG
+is touched).
+
+Both evaluators use this one module: the bundled contrastive evaluator (``esd.evaluation.measure``)
+and the T2M evaluator of Guo et al. (``esd.evaluation.t2m``), whose protocol adds R-precision over
+the loader's consecutive batches (``r_precision_batches``), the strict FID of the reference code
+(``strict=True``), the diversity pair count rule (``diversity_pairs_for``) and the replication
+summary (``replication_summary``).
 
 The ESD-specific measure is ``concept_rate``: the share of motions a zero-shot recogniser assigns
 to a concept (efficacy when measured on prompts of the erased concept, specificity on the others).
@@ -29,6 +37,14 @@ DIVERSITY_PAIRS = 300  # random pairs for diversity (Guo et al. on HumanML3D)
 MULTIMODALITY_PAIRS = 10  # random pairs per prompt for multimodality (Guo et al.)
 FID_EPS = 1e-6  # diagonal offset added to both covariances when sqrt(S_a S_b) is not finite
 IMAGINARY_TOL = 1e-3  # largest tolerated imaginary part on the diagonal of sqrt(S_a S_b)
+DIVERSITY_PAIRS_SMALL = 100  # diversity pairs when N <= DIVERSITY_PAIRS (the reference's rule)
+CI_Z = 1.96  # normal quantile of a two-sided 95% interval over replications
+
+RandomSource = np.random.Generator | np.random.RandomState  # both offer .choice / .permutation
+
+
+class FIDError(ValueError):
+    """The matrix square root of S_a S_b is materially complex: the FID is undefined."""
 
 
 # --- input checks -------------------------------------------------------------------------------
@@ -57,7 +73,7 @@ def _paired(text_emb: np.ndarray, motion_emb: np.ndarray) -> tuple[np.ndarray, n
     return t, m
 
 
-def _rng(generator: np.random.Generator | None) -> np.random.Generator:
+def _rng(generator: RandomSource | None) -> RandomSource:
     return np.random.default_rng(0) if generator is None else generator
 
 
@@ -116,22 +132,30 @@ def embedding_statistics(emb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x.mean(axis=0), np.atleast_2d(np.cov(x, rowvar=False))
 
 
-def _sqrtm_product(cov_a: np.ndarray, cov_b: np.ndarray) -> np.ndarray:
-    """Real part of sqrt(S_a S_b); retried with ``FID_EPS * I`` added when not finite or complex."""
+def _sqrtm_product(cov_a: np.ndarray, cov_b: np.ndarray, strict: bool) -> np.ndarray:
+    """Real part of sqrt(S_a S_b), retried with ``FID_EPS * I`` added to both covariances.
+
+    ``strict`` (the reference code): retry only when the root is not finite; a root whose
+    diagonal keeps an imaginary part above ``IMAGINARY_TOL`` raises FIDError. Otherwise (the
+    bundled evaluator's lenient mode) also retry when it is materially complex, and if it still
+    is, discard the imaginary part with a RuntimeWarning. Both give the same value whenever the
+    reference code returns one.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", linalg.LinAlgWarning)  # singular S_a S_b: handled below
         root = linalg.sqrtm(cov_a @ cov_b)
-        if not np.isfinite(root).all() or _too_complex(root):
+        if not np.isfinite(root).all() or (not strict and _too_complex(root)):
             offset = np.eye(cov_a.shape[0]) * FID_EPS
             root = linalg.sqrtm((cov_a + offset) @ (cov_b + offset))
     if _too_complex(root):
         worst = float(np.abs(np.diagonal(root).imag).max())
-        warnings.warn(
-            f"sqrt(S_a S_b) has an imaginary diagonal part of {worst:.3g}; discarded (FID may be "
-            "inaccurate: use more samples than embedding dimensions)",
-            RuntimeWarning,
-            stacklevel=3,
+        message = (
+            f"sqrt(S_a S_b) has an imaginary diagonal part of {worst:.3g}; the FID is undefined "
+            "for these embeddings (use more samples than embedding dimensions)"
         )
+        if strict:
+            raise FIDError(message)
+        warnings.warn(message + "; imaginary part discarded", RuntimeWarning, stacklevel=3)
     return np.real(root)
 
 
@@ -140,7 +164,11 @@ def _too_complex(root: np.ndarray) -> bool:
 
 
 def frechet_distance_from_statistics(
-    mu_a: np.ndarray, cov_a: np.ndarray, mu_b: np.ndarray, cov_b: np.ndarray
+    mu_a: np.ndarray,
+    cov_a: np.ndarray,
+    mu_b: np.ndarray,
+    cov_b: np.ndarray,
+    strict: bool = False,
 ) -> float:
     """Frechet distance between the Gaussians N(mu_a, S_a) and N(mu_b, S_b):
 
@@ -148,7 +176,9 @@ def frechet_distance_from_statistics(
 
     Shapes: mu (D,), cov (D, D). The matrix root is ``scipy.linalg.sqrtm``; its imaginary part
     (round-off) is discarded, and if it is not finite ``FID_EPS * I`` is added to both covariances,
-    as the reference implementation does. Round-off below 0 is clamped to 0.
+    as the reference implementation does. ``strict=True`` (the T2M protocol) raises FIDError when
+    the root is materially complex, as the reference does; the default keeps the bundled
+    evaluator's lenient rule (see ``_sqrtm_product``). Round-off below 0 is clamped to 0.
     """
     mu_a, mu_b = np.atleast_1d(mu_a).astype(np.float64), np.atleast_1d(mu_b).astype(np.float64)
     cov_a, cov_b = np.atleast_2d(cov_a).astype(np.float64), np.atleast_2d(cov_b).astype(np.float64)
@@ -160,11 +190,12 @@ def frechet_distance_from_statistics(
             f"cov_b {shapes[3]}; expected (D,) means and (D, D) covariances of one D"
         )
     diff = mu_a - mu_b
-    trace = np.trace(cov_a) + np.trace(cov_b) - 2.0 * np.trace(_sqrtm_product(cov_a, cov_b))
+    root = _sqrtm_product(cov_a, cov_b, strict)
+    trace = np.trace(cov_a) + np.trace(cov_b) - 2.0 * np.trace(root)
     return max(0.0, float(diff @ diff + trace))
 
 
-def frechet_distance(emb_a: np.ndarray, emb_b: np.ndarray) -> float:
+def frechet_distance(emb_a: np.ndarray, emb_b: np.ndarray, strict: bool = False) -> float:
     """FID between two embedding sets, (N, D) and (M, D) -> float (N, M >= 2).
 
     Equals ``frechet_distance_from_statistics`` of the two ``embedding_statistics``.
@@ -173,7 +204,7 @@ def frechet_distance(emb_a: np.ndarray, emb_b: np.ndarray) -> float:
     mu_b, cov_b = embedding_statistics(emb_b)
     if mu_a.shape != mu_b.shape:
         raise ValueError(f"emb_a width {mu_a.shape[0]} != emb_b width {mu_b.shape[0]}")
-    return frechet_distance_from_statistics(mu_a, cov_a, mu_b, cov_b)
+    return frechet_distance_from_statistics(mu_a, cov_a, mu_b, cov_b, strict)
 
 
 # --- retrieval ----------------------------------------------------------------------------------
@@ -191,25 +222,7 @@ def _true_match_rank(dist: np.ndarray) -> np.ndarray:
     return closer + tied_before
 
 
-def r_precision(
-    text_emb: np.ndarray,
-    motion_emb: np.ndarray,
-    pool_size: int = R_PRECISION_POOL,
-    top_k: int = R_PRECISION_TOP_K,
-    generator: np.random.Generator | None = None,
-) -> np.ndarray:
-    """R-precision: how often a text retrieves its own motion among ``pool_size`` candidates.
-
-    The N pairs are shuffled with ``generator`` and cut into ``N // pool_size`` pools of
-    ``pool_size`` pairs; the incomplete remainder is dropped (the reference evaluation loader
-    uses ``drop_last=True``). In each pool, with ``d[i, j] = ||t_i - m_j||``, text ``i`` scores a
-    hit at k if motion ``i`` is among its k nearest motions. Returns the cumulative hit rates
-    ``[R@1, ..., R@top_k]`` (top_k,), non-decreasing; chance level is ``k / pool_size``.
-
-    Shapes: text_emb (N, D), motion_emb (N, D) with N >= pool_size.
-    """
-    t, m = _paired(text_emb, motion_emb)
-    n = t.shape[0]
+def _check_pool(n: int, pool_size: int, top_k: int) -> None:
     if pool_size < 2:
         raise ValueError(f"pool_size must be >= 2, got {pool_size}")
     if not 1 <= top_k <= pool_size:
@@ -219,14 +232,55 @@ def r_precision(
             f"R-precision needs at least pool_size={pool_size} pairs, got {n}; evaluate more "
             "samples or pass a smaller pool_size (results then differ from the standard numbers)"
         )
-    pools = _rng(generator).permutation(n)[: n // pool_size * pool_size]
-    pools = pools.reshape(-1, pool_size)  # (num_pools, pool_size) indices into the pairs
+
+
+def r_precision_batches(
+    text_emb: np.ndarray,
+    motion_emb: np.ndarray,
+    pool_size: int = R_PRECISION_POOL,
+    top_k: int = R_PRECISION_TOP_K,
+) -> np.ndarray:
+    """R-precision over consecutive pools: rows ``[b * pool_size, (b + 1) * pool_size)``.
+
+    This is the T2M protocol's rule: each loader batch of 32 is one pool, in the loader's
+    order (pass the embeddings batch after batch); an incomplete last pool is dropped. In each
+    pool, with ``d[i, j] = ||t_i - m_j||``, text ``i`` scores a hit at k if motion ``i`` is among
+    its k nearest motions (ties broken by position). Returns the cumulative hit rates
+    ``[R@1, ..., R@top_k]`` (top_k,), non-decreasing; chance level is ``k / pool_size``.
+
+    Shapes: text_emb (N, D), motion_emb (N, D) with N >= pool_size.
+    """
+    t, m = _paired(text_emb, motion_emb)
+    _check_pool(t.shape[0], pool_size, top_k)
+    pools = t.shape[0] // pool_size
     ks = np.arange(1, top_k + 1)  # (top_k,)
     hits = np.zeros(top_k)
-    for pool in pools:
-        rank = _true_match_rank(euclidean_distance_matrix(t[pool], m[pool]))  # (pool_size,)
+    for start in range(0, pools * pool_size, pool_size):
+        rows = slice(start, start + pool_size)
+        rank = _true_match_rank(euclidean_distance_matrix(t[rows], m[rows]))  # (pool_size,)
         hits += (rank[:, None] < ks[None, :]).sum(axis=0)
-    return hits / pools.size
+    return hits / (pools * pool_size)
+
+
+def r_precision(
+    text_emb: np.ndarray,
+    motion_emb: np.ndarray,
+    pool_size: int = R_PRECISION_POOL,
+    top_k: int = R_PRECISION_TOP_K,
+    generator: RandomSource | None = None,
+) -> np.ndarray:
+    """R-precision: how often a text retrieves its own motion among ``pool_size`` candidates.
+
+    The N pairs are shuffled with ``generator`` and cut into ``N // pool_size`` pools of
+    ``pool_size`` pairs; the incomplete remainder is dropped (the reference evaluation loader
+    uses ``drop_last=True``); then ``r_precision_batches`` scores the pools.
+
+    Shapes: text_emb (N, D), motion_emb (N, D) with N >= pool_size -> (top_k,).
+    """
+    t, m = _paired(text_emb, motion_emb)
+    _check_pool(t.shape[0], pool_size, top_k)
+    order = _rng(generator).permutation(t.shape[0])  # (N,)
+    return r_precision_batches(t[order], m[order], pool_size, top_k)
 
 
 # --- variety ------------------------------------------------------------------------------------
@@ -235,7 +289,7 @@ def r_precision(
 def diversity(
     motion_emb: np.ndarray,
     num_pairs: int = DIVERSITY_PAIRS,
-    generator: np.random.Generator | None = None,
+    generator: RandomSource | None = None,
     clamp: bool = False,
 ) -> float:
     """Diversity: mean distance between two random subsets of the motions.
@@ -258,7 +312,7 @@ def diversity(
 def multimodality(
     motion_emb: np.ndarray,
     num_pairs: int = MULTIMODALITY_PAIRS,
-    generator: np.random.Generator | None = None,
+    generator: RandomSource | None = None,
     clamp: bool = False,
 ) -> float:
     """Multimodality: mean distance between random pairs of generations of the same prompt.
@@ -275,6 +329,29 @@ def multimodality(
     first = rng.choice(x.shape[1], count, replace=False)  # (S,)
     second = rng.choice(x.shape[1], count, replace=False)  # (S,)
     return float(np.linalg.norm(x[:, first] - x[:, second], axis=2).mean())
+
+
+def diversity_pairs_for(num_samples: int) -> int:
+    """The reference protocol's diversity pair count: 300 if N > 300, else 100."""
+    return DIVERSITY_PAIRS if num_samples > DIVERSITY_PAIRS else DIVERSITY_PAIRS_SMALL
+
+
+# --- replications -------------------------------------------------------------------------------
+
+
+def replication_summary(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and 95% half-interval of a metric over R replications (Guo et al.):
+
+        mean = (1/R) sum_r x_r,  ci95 = 1.96 * std(x) / sqrt(R),  std with ddof 0 (np.std)
+
+    Shapes: (R,) or (R, K) -> mean and ci95 of shape () or (K,). R >= 1 (R = 1 gives ci95 0).
+    """
+    x = np.asarray(values, dtype=np.float64)
+    if x.ndim == 0 or x.shape[0] == 0:
+        raise ValueError(f"need at least one replication, got values of shape {x.shape}")
+    if not np.isfinite(x).all():
+        raise ValueError("a replication's metric is NaN or inf; check that replication's outputs")
+    return x.mean(axis=0), CI_Z * x.std(axis=0) / np.sqrt(x.shape[0])
 
 
 # --- concept recognition (ESD efficacy / specificity) -------------------------------------------
