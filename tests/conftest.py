@@ -17,6 +17,7 @@ import pytest
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_ROOT = Path(os.environ.get("ESD_SHARED_DIR", PROJECT_ROOT.parent / "shared"))  # ../shared
 SHARED_FIXTURES = SHARED_ROOT / "fixtures" / "humanml3d"
+SALAD_FIXTURES = SHARED_ROOT / "fixtures" / "salad"
 
 
 SHARED_ABSENT = "(../shared absent)"  # every shared-fixture skip reason ends with this
@@ -52,6 +53,17 @@ def humanml3d_fixture_dir() -> Path:
             pytest.fail(reason + "; in CI (or with ESD_REQUIRE_SHARED=1) this is an error")
         pytest.skip(reason)
     return SHARED_FIXTURES
+
+
+@pytest.fixture(scope="session")
+def salad_fixture_dir() -> Path:
+    """SALAD's conformance fixtures: checkpoints/, clip_tiny/, reference/, manifests/."""
+    if not (SALAD_FIXTURES / "reference" / "ddim_cfg_sampling.npz").is_file():
+        reason = f"SALAD conformance fixtures not found at {SALAD_FIXTURES} {SHARED_ABSENT}"
+        if shared_required():
+            pytest.fail(reason + "; in CI (or with ESD_REQUIRE_SHARED=1) this is an error")
+        pytest.skip(reason)
+    return SALAD_FIXTURES
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,13 @@
-"""Noise schedule identities, parameterisation round trips, guidance and the DDIM sampler."""
+"""Noise schedule identities, parameterisation round trips, guidance and the DDIM sampler.
+
+Oracle tests name the plausible mutant each one kills (tests: /tmp/helpers/mutants_models.py).
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pytest
 import torch
 
@@ -34,7 +40,14 @@ def noise(seed: int, shape: tuple[int, ...] = (B, N, C)) -> torch.Tensor:
     return torch.randn(shape, generator=torch.Generator().manual_seed(seed))
 
 
-# --- schedule --------------------------------------------------------------------------------
+def v_from_x0(x: torch.Tensor, t: torch.Tensor, x0: torch.Tensor) -> torch.Tensor:
+    """The exact v for a known x0, written independently: v = (alpha_t x_t - x0) / sigma_t."""
+    a, s = SCHEDULE.alphas_cumprod[t].sqrt(), (1 - SCHEDULE.alphas_cumprod[t]).sqrt()
+    shape = (-1,) + (1,) * (x.dim() - 1)
+    return (a.reshape(shape) * x - x0) / s.reshape(shape)
+
+
+# --- schedule ---------------------------------------------------------------------------------
 
 
 def test_schedule_alpha_sigma_identities() -> None:
@@ -45,10 +58,55 @@ def test_schedule_alpha_sigma_identities() -> None:
     assert a[0] > 0.9999 and a[-1] < 1e-3  # almost clean at 0, almost pure noise at T-1
     x = noise(0)
     assert SCHEDULE.alpha(t[:B], x).shape == (B, 1, 1)
-    rebuilt = D.NoiseSchedule(**SCHEDULE.config())
-    assert torch.equal(rebuilt.alphas_cumprod, SCHEDULE.alphas_cumprod)
-    linear = D.NoiseSchedule(kind="linear")
-    assert torch.allclose(linear.alpha(t) ** 2 + linear.sigma(t) ** 2, torch.ones(len(t)))
+    for kind in D.SCHEDULES:
+        schedule = D.NoiseSchedule(kind=kind)
+        a, s = schedule.alpha(t), schedule.sigma(t)
+        assert torch.allclose(a**2 + s**2, torch.ones(len(t)), atol=1e-6)
+        assert torch.all(a[1:] < a[:-1])
+
+
+@pytest.mark.parametrize("kind", D.SCHEDULES)
+def test_schedule_config_round_trip(kind: str) -> None:
+    schedule = D.NoiseSchedule(kind=kind)
+    rebuilt = D.NoiseSchedule(**schedule.config())
+    for name in ("alphas_cumprod", "alphas", "sigmas"):
+        assert torch.equal(getattr(rebuilt, name), getattr(schedule, name))
+    assert rebuilt.config() == schedule.config()
+
+
+def test_bundled_checkpoint_schedule_config_still_rebuilds() -> None:
+    """The bundled family's checkpoints store {"num_steps", "kind"}; their table is unchanged
+    (the cosine curve in float64, rounded to float32)."""
+    stored = {"num_steps": 1000, "kind": "cosine"}
+    schedule = D.NoiseSchedule(**stored)
+    assert schedule.config() == stored
+    expected = D.schedule.cosine_alphas_cumprod(1000)
+    assert torch.equal(schedule.alphas, expected.sqrt().float())
+    assert torch.equal(schedule.sigmas, (1 - expected).sqrt().float())
+
+
+def test_scaled_linear_matches_its_formula() -> None:
+    """beta_t = (sqrt(b0) + (sqrt(b1) - sqrt(b0)) t / 999)^2, checked in float64 (1e-7)."""
+    schedule = D.NoiseSchedule(kind="scaled_linear")
+    t = torch.arange(1000, dtype=torch.float64)
+    betas = (0.00085**0.5 + (0.012**0.5 - 0.00085**0.5) * t / 999) ** 2
+    torch.testing.assert_close(
+        schedule.alphas_cumprod.double(), torch.cumprod(1 - betas, 0), rtol=1e-5, atol=1e-7
+    )
+
+
+def test_scaled_linear_and_leading_equal_salads_arrays_bitwise(salad_fixture_dir: Path) -> None:
+    """Mutants killed: betas in float64 (then rounded), linear instead of scaled-linear betas,
+    trailing instead of leading spacing, an offset of 1 in the leading timesteps."""
+    ref = np.load(salad_fixture_dir / "reference" / "ddim_cfg_sampling.npz")
+    schedule = D.NoiseSchedule(kind="scaled_linear")
+    betas = D.schedule.scaled_linear_betas(1000, 0.00085, 0.012)
+    assert np.array_equal(betas.numpy(), ref["betas"])
+    assert np.array_equal(schedule.alphas_cumprod.numpy(), ref["alphas_cumprod"])
+    assert float(ref["final_alpha_cumprod"]) == 1.0  # = the (1, 0) after the last step
+    for steps in (50, 10):
+        got = D.ddim_timesteps(steps, 1000, "leading")
+        assert np.array_equal(got.numpy(), ref[f"timesteps_{steps}"])
 
 
 @pytest.mark.parametrize("bad", [1000, -1, 2.5])
@@ -57,9 +115,13 @@ def test_schedule_rejects_bad_timesteps(bad: float) -> None:
         SCHEDULE.alpha(torch.tensor([bad]))
 
 
-def test_schedule_rejects_unknown_kind() -> None:
+def test_schedule_rejects_unknown_kind_and_bad_betas() -> None:
     with pytest.raises(ValueError, match="cosine"):
         D.NoiseSchedule(kind="sqrt")
+    with pytest.raises(ValueError, match="beta_start < beta_end"):
+        D.NoiseSchedule(kind="scaled_linear", beta_start=0.02, beta_end=0.01)
+    with pytest.raises(ValueError, match="no beta_start"):
+        D.NoiseSchedule(kind="cosine", beta_start=0.001)
 
 
 def test_parameterisations_round_trip() -> None:
@@ -69,11 +131,21 @@ def test_parameterisations_round_trip() -> None:
     v = D.v_target(SCHEDULE, x0, eps, t)
     assert torch.allclose(D.x0_from_v(SCHEDULE, x_t, t, v), x0, atol=1e-5)
     assert torch.allclose(D.eps_from_v(SCHEDULE, x_t, t, v), eps, atol=1e-5)
-    assert torch.allclose(D.v_from_x0(SCHEDULE, x_t, t, x0)[8:], v[8:], atol=1e-4)
-    assert torch.allclose(D.eps_from_x0(SCHEDULE, x_t, t, x0)[8:], eps[8:], atol=1e-4)
-    mid = slice(0, 56)  # away from t ~ T-1 where alpha_t -> 0 makes 1 / alpha_t blow up
-    assert torch.allclose(D.v_from_eps(SCHEDULE, x_t, t, eps)[mid], v[mid], atol=1e-4)
-    assert torch.allclose(D.x0_from_eps(SCHEDULE, x_t, t, eps)[mid], x0[mid], atol=1e-4)
+
+
+@pytest.mark.parametrize("kind", D.SCHEDULES)
+def test_v_and_eps_distances_differ_by_one_plus_inverse_snr(kind: str) -> None:
+    """At fixed x_t: ||v_a - v_b||^2 = ||eps_a - eps_b||^2 (1 + 1/SNR_t), SNR = abar / (1 - abar)
+    (the weighting that turns ESD's v-loss into its eps-loss). SNR from alpha_bar in float64.
+    Mutants killed: eps_from_v with alpha and sigma swapped; eps_from_v with a minus sign."""
+    schedule = D.NoiseSchedule(kind=kind)
+    t = torch.tensor([0, 10, 250, 500, 750, 990])
+    x_t = noise(10, (len(t), N, C))
+    v_a, v_b = noise(11, x_t.shape), noise(12, x_t.shape)
+    eps_gap = D.eps_from_v(schedule, x_t, t, v_a) - D.eps_from_v(schedule, x_t, t, v_b)
+    abar = schedule.alphas_cumprod[t].double()
+    ratio = ((v_a - v_b) ** 2).sum((1, 2)).double() / (eps_gap**2).sum((1, 2)).double()
+    torch.testing.assert_close(ratio, 1 + (1 - abar) / abar, rtol=1e-4, atol=0)
 
 
 def test_classifier_free_guidance() -> None:
@@ -83,14 +155,20 @@ def test_classifier_free_guidance() -> None:
     assert torch.allclose(D.classifier_free_guidance(u, c, 2.5), u + 2.5 * (c - u))
 
 
-def test_ddim_timesteps_trailing() -> None:
+def test_ddim_timesteps_trailing_and_leading() -> None:
     steps = D.ddim_timesteps(50)
     assert steps.dtype == torch.long and steps.shape == (50,)
     assert steps[0] == 999 and steps[-1] == 19 and torch.all(steps[1:] < steps[:-1])
     assert torch.equal(D.ddim_timesteps(1000), torch.arange(999, -1, -1))
+    leading = D.ddim_timesteps(50, spacing="leading")
+    assert leading.dtype == torch.long and leading[0] == 980 and leading[-1] == 0
+    assert torch.equal(leading, torch.arange(980, -1, -20))
+    assert torch.equal(D.ddim_timesteps(30, spacing="leading"), torch.arange(29, -1, -1) * 33)
     for bad in (9, 1001, 2.5):
         with pytest.raises(ValueError, match="num_steps"):
             D.ddim_timesteps(bad)
+    with pytest.raises(ValueError, match="spacing"):
+        D.ddim_timesteps(50, spacing="linspace")
 
 
 # --- sampler ---------------------------------------------------------------------------------
@@ -101,14 +179,8 @@ def sample(**kwargs: object) -> torch.Tensor:
     return D.ddim_sample(text_fn, noise(5), SCHEDULE, **{**args, **kwargs})
 
 
-def test_ddim_is_deterministic_and_eta_uses_the_generator() -> None:
+def test_ddim_is_deterministic() -> None:
     assert torch.equal(sample(), sample())
-    g = lambda seed: torch.Generator().manual_seed(seed)  # noqa: E731
-    assert torch.equal(sample(eta=1.0, generator=g(0)), sample(eta=1.0, generator=g(0)))
-    assert not torch.allclose(sample(eta=1.0, generator=g(0)), sample(eta=1.0, generator=g(1)))
-    assert not torch.allclose(sample(eta=1.0, generator=g(0)), sample())
-    with pytest.raises(ValueError, match="generator"):
-        sample(eta=1.0)
 
 
 def test_guidance_scale_one_runs_only_the_conditional_pass() -> None:
@@ -177,14 +249,29 @@ def test_sampler_input_errors() -> None:
         )  # fmt: skip
 
 
-def test_exact_denoiser_for_one_point_lands_on_it() -> None:
-    """Data = one point x*: the exact v is alpha_t eps - sigma_t x* with eps from x_t and x*."""
+@pytest.mark.parametrize("spacing", D.SPACINGS)
+def test_exact_denoiser_for_one_point_keeps_eps_along_the_whole_path(spacing: str) -> None:
+    """Data = one point x*: the exact v is the one of x0 = x*, so DDIM keeps eps fixed:
+    x_i = alpha_i x* + sigma_i eps_T at EVERY step i, eps_T = (x_T - alpha_T x*) / sigma_T.
+    Mutants killed: an update that returns x0 (x_prev = x0), alpha_prev and sigma_prev swapped,
+    the prev coefficients taken at t instead of t_prev; the last step not landing on x*."""
     target = noise(7, (1, N, C)).expand(B, N, C)
 
     def exact(x: torch.Tensor, t: torch.Tensor, text: TextBatch) -> torch.Tensor:
-        return D.v_from_x0(SCHEDULE, x, t, target.expand_as(x))
+        return v_from_x0(x, t, target.expand_as(x))
 
-    out = D.ddim_sample(exact, noise(8), SCHEDULE, guidance_scale=1.0, cond=text_batch(0))
+    x_T, steps = noise(8), []
+    out = D.ddim_sample(
+        exact, x_T, SCHEDULE, guidance_scale=1.0, cond=text_batch(0), spacing=spacing,
+        callback=steps.append,
+    )  # fmt: skip
+    abar = SCHEDULE.alphas_cumprod.double()
+    t_T = int(steps[0].t[0])
+    eps_T = (x_T.double() - abar[t_T].sqrt() * target) / (1 - abar[t_T]).sqrt()
+    for step in steps[1:]:
+        t = int(step.t[0])
+        expected = abar[t].sqrt() * target + (1 - abar[t]).sqrt() * eps_T
+        torch.testing.assert_close(step.x_t.double(), expected, atol=2e-4, rtol=0)
     assert torch.allclose(out, target, atol=1e-4)
 
 
@@ -197,7 +284,7 @@ def test_exact_denoiser_for_gaussian_data_follows_the_probability_flow() -> None
     def exact(x: torch.Tensor, t: torch.Tensor, text: TextBatch) -> torch.Tensor:
         a, sig = SCHEDULE.alpha(t, x), SCHEDULE.sigma(t, x)
         x0 = mu + a * s**2 * (x - a * mu) / (a**2 * s**2 + sig**2)
-        return D.v_from_x0(SCHEDULE, x, t, x0)
+        return v_from_x0(x, t, x0)
 
     x_T = noise(9, (4096, 1, 1))
     a_T, sigma_T = SCHEDULE.alphas[-1], SCHEDULE.sigmas[-1]
