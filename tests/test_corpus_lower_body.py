@@ -10,7 +10,7 @@ import pytest
 from esd.corpus import rig
 from esd.corpus.actions import ActionRequest, generate_action
 from esd.corpus.actions.base import TEMPO, facts_of
-from esd.corpus.actions.lower_body import seated_motion, seated_pose
+from esd.corpus.actions.lower_body.sit import seated_motion, seated_pose
 from esd.corpus.catalog import SPEC_BY_NAME
 from esd.corpus.physics import ground
 from esd.corpus.rig import CONTACT_HEIGHT
