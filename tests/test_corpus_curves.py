@@ -20,19 +20,14 @@ def test_keyframes_pass_through_keys_and_hold_outside():
         curves.keyframes(10, [1.0, 0.5], [0, 1])
 
 
-def test_pulse_envelope_oscillation():
+def test_pulse_rises_holds_and_falls():
     p = curves.pulse(60, 0.5, 0.5, 0.5, 0.5, peak=3.0)
     assert p[0] == 0 and p.max() == 3.0 and p[-1] == 0
-    e = curves.envelope(60, 0.5)
-    assert e[0] == 0 and e[-1] == 0 and e[30] == 1
-    np.testing.assert_allclose(curves.oscillation(21, 1.0)[[0, 5, 20]], [0, 1, 0], atol=1e-12)
 
 
 def test_time_warp_is_monotone_and_keeps_ends():
     rng = np.random.default_rng(0)
     w = curves.time_warp(100, rng, 0.2)
     assert w[0] == 0 and w[-1] == pytest.approx(99) and (np.diff(w) > 0).all()
-    warped = curves.warp(np.arange(100.0), w)
-    np.testing.assert_allclose(warped, w)
     noise = curves.smooth_noise(100, np.random.default_rng(1), 0.1)
     assert noise.shape == (100,) and 0 < np.abs(noise).max() < 0.5

@@ -1,4 +1,5 @@
-"""Smooth time curves for joint angles: keyframes with minimum-jerk easing, envelopes, warps.
+"""Smooth time curves for joint angles: keyframes with minimum-jerk easing, pulses, time warps
+and slow noise.
 
 Every function returns a float64 array over frames; angles are in radians. Minimum-jerk easing
 (Flash & Hogan, 1985) is how human point-to-point movements accelerate and decelerate:
@@ -51,18 +52,6 @@ def pulse(
     return keyframes(frames, times, [0.0, peak, peak, 0.0])
 
 
-def envelope(frames: int, ramp: float, fps: int = FPS) -> np.ndarray:
-    """0 -> 1 over ``ramp`` s at the start, 1 -> 0 over ``ramp`` s at the end."""
-    t = np.arange(frames) / fps
-    total = (frames - 1) / fps
-    return minjerk(t / ramp) * minjerk((total - t) / ramp)
-
-
-def oscillation(frames: int, period: float, phase: float = 0.0, fps: int = FPS) -> np.ndarray:
-    """sin(2 pi t / period + phase), t in seconds."""
-    return np.sin(2 * np.pi * np.arange(frames) / fps / period + phase)
-
-
 def time_warp(frames: int, rng: np.random.Generator, strength: float = 0.08) -> np.ndarray:
     """A smooth, monotone map of frame times (T,) from [0, T-1] onto itself (timing noise).
 
@@ -74,11 +63,6 @@ def time_warp(frames: int, rng: np.random.Generator, strength: float = 0.08) -> 
         speed += strength * np.sin(2 * np.pi * cycles * t / max(frames, 1) + rng.uniform(0, 6.3))
     position = np.concatenate([[0.0], np.cumsum(np.maximum(speed, 0.2))[:-1]])
     return position / max(position[-1], 1e-9) * (frames - 1)
-
-
-def warp(curve: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """Resample ``curve`` (T,) at fractional frame ``times`` (T,) (linear interpolation)."""
-    return np.interp(times, np.arange(len(curve)), curve)
 
 
 def smooth_noise(
