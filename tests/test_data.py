@@ -1,4 +1,5 @@
-"""esd.motion.humanml3d: folder validation, split loading, captions, cache, torch dataset."""
+"""esd.motion.humanml3d (folder validation, split loading, captions, normalisation),
+esd.motion.split_cache (the consolidated split cache) and esd.motion.dataset (torch dataset)."""
 
 import json
 import os
@@ -11,8 +12,10 @@ import torch
 from torch.utils.data import DataLoader
 
 from esd.motion import humanml3d as data
-from esd.motion.humanml3d import DatasetError, MotionDataset, MotionFolder, collate_motions
+from esd.motion.dataset import MotionDataset, collate_motions
+from esd.motion.humanml3d import DatasetError, MotionFolder
 from esd.motion.skeleton import FEATURE_DIM
+from esd.motion.split_cache import RawClip, read_cache, write_cache
 from tests.fakes import write_fake_humanml3d
 
 LENGTHS = (60, 80, 100, 45, 120, 70, 90, 50, 64, 130)  # train = first 6, val 2, test 2
@@ -281,10 +284,27 @@ def test_cache_write_failure_is_a_warning(folder, monkeypatch):
     def refuse(*args):
         raise OSError("read-only file system")
 
-    monkeypatch.setattr(data, "_write_cache", refuse)
+    monkeypatch.setattr(data, "write_cache", refuse)
     with pytest.warns(UserWarning, match="could not write the dataset cache"):
         records = MotionFolder(folder, use_cache=True).load_split("train")
     assert len(records) == 8
+
+
+def test_split_cache_round_trip_unicode_and_stale_key(tmp_path):
+    rng = np.random.default_rng(0)
+    clips = [
+        RawClip(f"clip{i}", rng.normal(size=(n, FEATURE_DIM)).astype(np.float32), text)
+        for i, (n, text) in enumerate([(5, "a café walk#x#0.0#0.0\n"), (3, ""), (7, "ü → 1\n")])
+    ]
+    write_cache(tmp_path, "train", "0" * 20, clips)
+    back = read_cache(tmp_path, "train", "0" * 20)
+    assert [(c.id, c.text) for c in back] == [(c.id, c.text) for c in clips]
+    for a, b in zip(clips, back):
+        np.testing.assert_array_equal(a.features, b.features)
+    assert read_cache(tmp_path, "train", "1" * 20) is None  # another key: not cached
+    write_cache(tmp_path, "train", "1" * 20, clips[:1])
+    assert read_cache(tmp_path, "train", "0" * 20) is None  # the older version was removed
+    assert len(read_cache(tmp_path, "train", "1" * 20)) == 1
 
 
 # --- normalisation ------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""HumanML3D-format motion datasets: folder validation, splits, captions, Mean/Std normalisation.
+"""HumanML3D-format motion folders: layout validation, splits, captions, Mean/Std normalisation.
 
 A HumanML3D folder (the official dataset, or one written by ``python -m esd.corpus``)::
 
@@ -22,21 +22,21 @@ own <= 10 s clips never reach, and then randomly crops to a multiple of 4, so at
 
 Speed (2-core reference machine, 12,000 clips, 1.41 M frames, files in the page cache):
 ``np.load`` per file takes 6-10 s, the ``read_npy`` used here 2.4 s.
-``MotionFolder(use_cache=True)`` keeps a consolidated copy of each split under ``cache/`` (one
-memory-mapped feature array plus an index, keyed by the split file, manifest.json and every
-listed file's size and mtime): 0.65 s once written; writing it (about the size of the features)
-took 15 s.
+``MotionFolder(use_cache=True)`` keeps a consolidated copy of each split under ``cache/``
+(``esd.motion.split_cache``: one memory-mapped feature array plus an index, keyed by the split
+file, manifest.json and every listed file's size and mtime): 0.65 s once written; writing it
+(about the size of the features) took 15 s.
+
+The training dataset over these records (crops, captions, batches) is ``esd.motion.dataset``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import itertools
 import json
 import math
 import os
-import re
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -46,10 +46,9 @@ from typing import Any, TypeVar
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
-from esd.common.files import atomic_save
 from esd.motion.skeleton import FEATURE_DIM, FPS, MAX_FRAMES, MIN_FRAMES
+from esd.motion.split_cache import CACHE_VERSION, KEY_CHARS, RawClip, read_cache, write_cache
 
 FEATURES_DIR = "new_joint_vecs"
 JOINTS_DIR = "new_joints"
@@ -61,10 +60,7 @@ LABELS_FILE = "labels.json"
 HELDOUT_FILE = "heldout.json"
 MANIFEST_FILE = "manifest.json"
 SPLITS = ("train", "val", "test")  # the standard split files
-UNIT_LENGTH = 4  # training crops are a multiple of this many frames (HumanML3D; VAE downsampling)
 SUBCLIP_SEPARATOR = "@"  # sub-clip record ids are "ID@start-end" (frames)
-CACHE_VERSION = 1  # bump when the cache layout changes
-KEY_CHARS = 20  # hex characters of the cache key in cache file names
 PROGRESS_EVERY = 256  # files between two progress callbacks
 
 ProgressFn = Callable[[int, int], None]  # progress(done, total)
@@ -87,15 +83,6 @@ class MotionRecord:
     @property
     def num_frames(self) -> int:
         return int(self.features.shape[0])
-
-
-@dataclass(frozen=True)
-class _RawClip:
-    """A listed clip as stored on disk: its features and the raw text of texts/ID.txt."""
-
-    id: str
-    features: np.ndarray  # (T, 263) float32
-    text: str
 
 
 # --- normalisation ------------------------------------------------------------------------------
@@ -176,7 +163,7 @@ def parse_captions(text: str, path: str = "texts/ID.txt") -> list[tuple[str, int
 
 
 def _records_for_clip(
-    clip: _RawClip, concepts: tuple[str, ...], min_frames: int, max_frames: int
+    clip: RawClip, concepts: tuple[str, ...], min_frames: int, max_frames: int
 ) -> list[MotionRecord]:
     """The whole-clip record and one record per sub-clip range (see the module docstring)."""
     num_frames = clip.features.shape[0]
@@ -366,7 +353,7 @@ class MotionFolder:
                 f"{what}); restore the files or remove those ids from {split}.txt"
             )
 
-    def _finite(self, clips: list[_RawClip]) -> list[_RawClip]:
+    def _finite(self, clips: list[RawClip]) -> list[RawClip]:
         good = [c for c in clips if np.isfinite(c.features).all()]
         if len(good) < len(clips):
             bad = [c.id for c in clips if not np.isfinite(c.features).all()]
@@ -382,22 +369,22 @@ class MotionFolder:
 
     def _read_clips(
         self, split: str, ids: list[str], progress: ProgressFn | None, cacheable: bool
-    ) -> list[_RawClip]:
+    ) -> list[RawClip]:
         if not (self.use_cache and cacheable):
             return [self._read_clip(i) for i in _with_progress(ids, progress)]
         key = self._fingerprint(split, ids)
-        clips = _read_cache(self._cache_dir(), split, key)
+        clips = read_cache(self._cache_dir(), split, key)
         if clips is None:
             clips = [self._read_clip(i) for i in _with_progress(ids, progress)]
             try:
-                _write_cache(self._cache_dir(), split, key, clips)
+                write_cache(self._cache_dir(), split, key, clips)
             except OSError as err:  # read-only folder, full disk: loading still works
                 warnings.warn(f"could not write the dataset cache ({err})", stacklevel=3)
         elif progress is not None:
             progress(len(ids), len(ids))
         return clips
 
-    def _read_clip(self, clip_id: str) -> _RawClip:
+    def _read_clip(self, clip_id: str) -> RawClip:
         path = os.path.join(self.root, FEATURES_DIR, f"{clip_id}.npy")
         try:
             features = read_npy(path)
@@ -411,7 +398,7 @@ class MotionFolder:
         features.setflags(write=False)
         text_path = os.path.join(self.root, TEXTS_DIR, f"{clip_id}.txt")
         with open(text_path, encoding="utf-8", errors="replace") as handle:
-            return _RawClip(clip_id, features, handle.read())
+            return RawClip(clip_id, features, handle.read())
 
     def _cache_dir(self) -> Path:
         return self.root / CACHE_DIR
@@ -473,174 +460,3 @@ def _with_progress(ids: list[str], progress: ProgressFn | None):
         yield clip_id
     if progress is not None:
         progress(len(ids), len(ids))
-
-
-# --- the consolidated cache ---------------------------------------------------------------------
-
-
-def _pack_strings(strings: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """UTF-8 bytes (L,) uint8 and offsets (n + 1,) int64 of a list of strings."""
-    encoded = [s.encode("utf-8") for s in strings]
-    offsets = np.cumsum([0] + [len(b) for b in encoded]).astype(np.int64)
-    return np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets
-
-
-def _unpack_strings(data: np.ndarray, offsets: np.ndarray) -> list[str]:
-    raw = data.tobytes()
-    return [raw[a:b].decode("utf-8") for a, b in itertools.pairwise(offsets.tolist())]
-
-
-def _cache_paths(cache_dir: Path, split: str, key: str) -> tuple[Path, Path]:
-    return cache_dir / f"{split}-{key}.features.npy", cache_dir / f"{split}-{key}.index.npz"
-
-
-def _write_cache(cache_dir: Path, split: str, key: str, clips: list[_RawClip]) -> None:
-    """features.npy (sum T, 263) and index.npz (ids, texts, frame offsets); the index last."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    features_path, index_path = _cache_paths(cache_dir, split, key)
-    features = np.concatenate([c.features for c in clips])  # (sum T, 263)
-    frame_offsets = np.cumsum([0] + [c.features.shape[0] for c in clips]).astype(np.int64)
-    id_bytes, id_offsets = _pack_strings([c.id for c in clips])
-    text_bytes, text_offsets = _pack_strings([c.text for c in clips])
-    atomic_save(features_path, lambda f: np.save(f, features))
-    index = {
-        "frames": frame_offsets,
-        "ids": id_bytes,
-        "id_offsets": id_offsets,
-        "texts": text_bytes,
-        "text_offsets": text_offsets,
-    }
-    atomic_save(index_path, lambda f: np.savez(f, **index))
-    stale_name = re.compile(
-        rf"{re.escape(split)}-[0-9a-f]{{{KEY_CHARS}}}\.(features\.npy|index\.npz)"
-    )
-    for stale in cache_dir.iterdir():  # older versions of this split
-        if stale_name.fullmatch(stale.name) and stale not in (features_path, index_path):
-            stale.unlink(missing_ok=True)
-
-
-def _read_cache(cache_dir: Path, split: str, key: str) -> list[_RawClip] | None:
-    """The cached clips of a split (features memory-mapped, read-only), or None if stale."""
-    features_path, index_path = _cache_paths(cache_dir, split, key)
-    if not (index_path.is_file() and features_path.is_file()):
-        return None
-    try:
-        features = np.load(features_path, mmap_mode="r").view(np.ndarray)  # (sum T, 263)
-        with np.load(index_path, allow_pickle=False) as index:
-            frames = index["frames"]
-            ids = _unpack_strings(index["ids"], index["id_offsets"])
-            texts = _unpack_strings(index["texts"], index["text_offsets"])
-    except (OSError, ValueError, KeyError):
-        return None  # a damaged cache is rebuilt
-    if features.shape[1:] != (FEATURE_DIM,) or frames[-1] != features.shape[0]:
-        return None
-    return [
-        _RawClip(i, features[a:b], t) for i, t, a, b in zip(ids, texts, frames[:-1], frames[1:])
-    ]
-
-
-# --- torch dataset ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MotionItem:
-    """One sample of ``MotionDataset``."""
-
-    features: torch.Tensor  # (T, 263) float32, normalised; T a multiple of unit_length
-    length: int  # T
-    caption: str  # one of the record's captions
-    id: str  # the record id
-
-
-@dataclass
-class MotionBatch:
-    """A zero-padded batch of motions and their captions."""
-
-    features: torch.Tensor  # (B, T_max, 263) float32, zero after each length
-    lengths: torch.Tensor  # (B,) int64
-    captions: list[str]  # B captions
-    ids: list[str]  # B record ids
-
-    @property
-    def mask(self) -> torch.Tensor:
-        """(B, T_max) bool, True on valid frames."""
-        steps = torch.arange(self.features.shape[1], device=self.lengths.device)
-        return steps[None, :] < self.lengths[:, None]
-
-    def to(self, device: torch.device | str) -> MotionBatch:
-        return MotionBatch(
-            self.features.to(device), self.lengths.to(device), self.captions, self.ids
-        )
-
-
-def collate_motions(items: Sequence[MotionItem]) -> MotionBatch:
-    """Stack ``MotionItem``s into a ``MotionBatch`` padded with zeros to the longest item."""
-    if not items:
-        raise ValueError("cannot collate an empty list of motions")
-    lengths = torch.tensor([item.length for item in items], dtype=torch.long)  # (B,)
-    features = torch.zeros(len(items), int(lengths.max()), items[0].features.shape[-1])
-    for row, item in enumerate(items):
-        features[row, : item.length] = item.features  # (T_i, 263) into (T_max, 263)
-    return MotionBatch(features, lengths, [i.caption for i in items], [i.id for i in items])
-
-
-class MotionDataset(Dataset):
-    """Normalised, HumanML3D-style cropped motions with one caption each.
-
-    Each item is cropped to ``T - T % unit_length`` frames. Training mode (``deterministic``
-    False) takes a random offset and a random caption from a NumPy generator seeded with
-    ``(seed, epoch, index)``: reproducible whatever the DataLoader's worker count, and different
-    every epoch once ``set_epoch`` is called. Deterministic mode (evaluation) crops from frame 0
-    and picks the caption from ``(seed, index)``, the same in every epoch.
-    """
-
-    def __init__(
-        self,
-        records: Sequence[MotionRecord],
-        mean: np.ndarray,
-        std: np.ndarray,
-        unit_length: int = UNIT_LENGTH,
-        deterministic: bool = False,
-        seed: int = 0,
-    ) -> None:
-        if not records:
-            raise ValueError("MotionDataset needs at least one record; load a split first")
-        short = [r.id for r in records if r.num_frames < unit_length]
-        if short:
-            raise ValueError(
-                f"{len(short)} record(s) shorter than unit_length={unit_length} (first: {short[0]})"
-            )
-        if np.shape(mean) != (FEATURE_DIM,) or np.shape(std) != (FEATURE_DIM,):
-            raise ValueError(
-                f"mean/std must be ({FEATURE_DIM},), got {np.shape(mean)}, {np.shape(std)}"
-            )
-        if seed < 0:
-            raise ValueError(f"seed must be >= 0, got {seed}")
-        self.records = list(records)
-        self.mean = np.asarray(mean, dtype=np.float32)
-        self.std = np.asarray(std, dtype=np.float32)
-        self.unit_length = unit_length
-        self.deterministic = deterministic
-        self.seed = seed
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        """Draw new crops and captions (training mode) for a new epoch."""
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    def __getitem__(self, index: int) -> MotionItem:
-        record = self.records[index]
-        num_frames = record.num_frames
-        length = num_frames - num_frames % self.unit_length
-        if self.deterministic:
-            rng = np.random.default_rng((self.seed, index))
-            offset = 0
-        else:
-            rng = np.random.default_rng((self.seed, self.epoch, index))
-            offset = int(rng.integers(0, num_frames - length + 1))
-        caption = record.captions[int(rng.integers(len(record.captions)))]
-        crop = normalize(record.features[offset : offset + length], self.mean, self.std)  # (L, 263)
-        return MotionItem(torch.from_numpy(np.ascontiguousarray(crop)), length, caption, record.id)
