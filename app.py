@@ -31,7 +31,7 @@ import pandas as pd
 
 from esd.common.errors import one_line
 from esd.common.runtime import DEVICE_CHOICES, tune_cpu_allocator
-from esd.erasure.loop import METHODS, RECIPE, XT_SOURCES
+from esd.erasure.config import METHODS, RECIPE, XT_SOURCES
 from esd.evaluation.instruments import DEFAULT_RELATED, DEFAULT_TARGET
 from esd.models import checkpoints as ck
 from esd.models.generator import DEFAULT_STEPS

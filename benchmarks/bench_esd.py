@@ -39,7 +39,8 @@ if __package__ in (None, ""):  # run as a script: make the project root importab
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from esd.common.runtime import pick_device
-from esd.erasure.loop import RECIPE, ESDConfig, run_esd
+from esd.erasure.config import RECIPE, ESDConfig
+from esd.erasure.loop import run_esd
 from esd.evaluation import instruments as cli
 from esd.evaluation.measure import evaluate_model
 from esd.evaluation.plan import make_plan

@@ -8,16 +8,19 @@ Output: ``checkpoints/t2m/{NAME}_ESD_{CONCEPT_SLUG}/`` with ``opt.txt``, ``logs/
 ``model/net_e_XX.tar`` (every epoch) and ``model/latest.tar`` (every epoch, on Ctrl-C, at the end).
 An epoch is one pass over the x_t samples: ``trajectories x ddim_steps`` teacher points for the
 pool and teacher sources, the concept's clips for the data source (see ``esd.erasure.loop``).
+
+This module parses the flags, renders progress and handles Ctrl-C; the work is library code
+(``esd.erasure.runs`` for the run folder and the base, ``esd.erasure.loop.run_esd``).
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
 import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from esd.common.runtime import pick_device, seed_everything
@@ -31,14 +34,16 @@ from esd.console import (
     positive_int,
     seed_int,
 )
-from esd.erasure.concept_clips import concept_latents
-from esd.erasure.loop import METHODS, XT_SOURCES, ESDConfig, ESDResult, run_esd, validate_config
+from esd.erasure.concept_clips import source_latents
+from esd.erasure.config import METHODS, XT_SOURCES, ESDConfig, validate_config
+from esd.erasure.loop import ESDResult, ESDStep, run_esd
+from esd.erasure.runs import load_base, prepare_run_folder
 from esd.models import checkpoints as ck
-from esd.models.generator import MotionGenerator
 from esd.motion.humanml3d import DatasetError
 
 SUPPORTED_DATASETS = ("t2m",)  # HumanML3D layout (KIT-ML is not supported)
 DEFAULT_DATA_ROOT = Path("data/t2m_synth")
+LOG_EVERY = 50  # a loss line in train.log every LOG_EVERY steps (and at the last one)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -117,21 +122,6 @@ def config_from_args(args: argparse.Namespace) -> ESDConfig:
     return cfg
 
 
-def prepare_run(args: argparse.Namespace, cfg: ESDConfig) -> ck.RunPaths:
-    """The run folder; refuses an existing one unless --overwrite or --resume."""
-    run = ck.run_paths(args.checkpoints_dir, ck.esd_run_name(args.name, list(cfg.concepts)))
-    if run.root.exists() and not (args.overwrite or args.resume):
-        raise ValueError(
-            f"{run.root} already exists: pass --resume to continue it or --overwrite to replace it"
-        )
-    if args.resume and not run.latest.is_file():
-        raise ValueError(f"nothing to resume: {run.latest} does not exist")
-    if args.overwrite and not args.resume and run.root.exists():
-        shutil.rmtree(run.root)
-    run.model_dir.mkdir(parents=True, exist_ok=True)
-    return run
-
-
 def graceful_interrupt(stop: threading.Event, log: RunLog):
     """SIGINT handler: the first Ctrl-C stops after the current step (latest.tar is written),
     a second one aborts at once."""
@@ -150,7 +140,9 @@ def train(args: argparse.Namespace) -> ESDResult:
     device = pick_device(args.device)
     seed_everything(cfg.seed)
     base_paths = ck.resolve_model(args.name, args.checkpoints_dir)
-    run = prepare_run(args, cfg)
+    run = prepare_run_folder(
+        args.checkpoints_dir, args.name, cfg, overwrite=args.overwrite, resume=args.resume
+    )
     log = RunLog(run.logs_dir / "train.log")
     ck.write_opt(
         run.opt_file, {**vars(args), "base_model": str(base_paths.root), "device": str(device)}
@@ -159,30 +151,14 @@ def train(args: argparse.Namespace) -> ESDResult:
         f"ESD: erasing {list(cfg.prompts)} from {args.name} ({cfg.method}, "
         f"eta {cfg.negative_guidance}, lr {cfg.lr}, x_t from {cfg.xt_source}) on {device}"
     )
-    base = MotionGenerator.from_checkpoint(
-        args.name, checkpoints_dir=args.checkpoints_dir, device=device
-    )
-    base_ref = {"name": args.name, "ckpt": ck.default_checkpoint(base_paths).name}
-    latents = (
-        concept_latents(base, args.data_root, cfg.concepts) if cfg.xt_source == "data" else None
-    )
+    base, base_ref = load_base(args.name, args.checkpoints_dir, device)
+    latents = source_latents(base, cfg, args.data_root)
     if latents is not None:
         log(f"data source: {len(latents)} clips of the concept from {args.data_root}")
-    stop = threading.Event()
     began = time.monotonic()
-    progress: StepProgress | None = None
-
-    def on_step(step) -> None:
-        nonlocal progress
-        if progress is None:
-            progress = StepProgress("ESD", step.total).__enter__()
-        progress.update(step.step, f"epoch {step.epoch} loss {step.loss:.5f}")
-        if step.step == step.total or step.step % 50 == 0:
-            log(f"step {step.step}/{step.total} epoch {step.epoch} loss {step.loss:.5f}")
-
-    previous = signal.signal(signal.SIGINT, graceful_interrupt(stop, log))
-    try:
-        result = run_esd(
+    result = with_progress_and_ctrl_c(
+        log,
+        lambda on_step, stop: run_esd(
             base,
             cfg,
             run,
@@ -192,16 +168,44 @@ def train(args: argparse.Namespace) -> ESDResult:
             stop=stop,
             resume=args.resume,
             data_latents=latents,
-        )
+        ),
+    )
+    report(result, run, cfg, time.monotonic() - began, log)
+    return result
+
+
+def with_progress_and_ctrl_c(
+    log: RunLog, work: Callable[[Callable[[ESDStep], None], threading.Event], ESDResult]
+) -> ESDResult:
+    """Run ``work(on_step, stop)`` under a progress bar, the first Ctrl-C setting ``stop``."""
+    stop = threading.Event()
+    progress: StepProgress | None = None
+
+    def on_step(step: ESDStep) -> None:
+        nonlocal progress
+        if progress is None:
+            progress = StepProgress("ESD", step.total).__enter__()
+        progress.update(step.step, f"epoch {step.epoch} loss {step.loss:.5f}")
+        if step.step == step.total or step.step % LOG_EVERY == 0:
+            log(f"step {step.step}/{step.total} epoch {step.epoch} loss {step.loss:.5f}")
+
+    previous = signal.signal(signal.SIGINT, graceful_interrupt(stop, log))
+    try:
+        return work(on_step, stop)
     finally:
         signal.signal(signal.SIGINT, previous)
         if progress is not None:
             progress.__exit__(None, None, None)
+
+
+def report(
+    result: ESDResult, run: ck.RunPaths, cfg: ESDConfig, seconds: float, log: RunLog
+) -> None:
+    """The run's last lines: stopped or done, steps, time, final loss, checkpoint, next command."""
     if result.stopped:
         log(f"stopped at step {result.steps_done}: latest.tar saved; continue with --resume")
-    minutes = (time.monotonic() - began) / 60
     log(
-        f"done: {result.steps_done}/{result.total_steps} steps in {minutes:.2f} min, "
+        f"done: {result.steps_done}/{result.total_steps} steps in {seconds / 60:.2f} min, "
         f"{result.trainable:,} trained parameters, final loss {result.losses[-1]:.5f}"
     )
     log(f"checkpoint: {result.checkpoint}")
@@ -209,7 +213,6 @@ def train(args: argparse.Namespace) -> ESDResult:
         f"evaluate it: python -m esd.evaluate --name {run.name} --target_concept "
         f"'{cfg.concepts[0]}'"
     )
-    return result
 
 
 def main(argv: list[str] | None = None) -> None:

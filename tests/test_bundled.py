@@ -10,7 +10,8 @@ import shlex
 import numpy as np
 import pytest
 
-from esd.erasure.loop import RECIPE, run_esd
+from esd.erasure.config import RECIPE
+from esd.erasure.loop import run_esd
 from esd.evaluation import instruments as cli
 from esd.evaluation.measure import evaluate_model
 from esd.evaluation.plan import make_plan

@@ -4,15 +4,11 @@ from dataclasses import replace
 import pytest
 import torch
 
-from esd.erasure.loop import (
-    ESDConfig,
-    PoolSource,
-    esd_target,
-    freeze,
-    prepare_student,
-    run_esd,
-    validate_config,
-)
+from esd.erasure.config import ESDConfig, validate_config
+from esd.erasure.loop import run_esd
+from esd.erasure.objective import esd_target
+from esd.erasure.parameters import freeze, prepare_student
+from esd.erasure.sources import PoolSource
 from esd.models import checkpoints as ck
 from esd.models.generator import apply_denoiser_overlay
 from tests.tiny import tiny_generator

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from esd.erasure.config import ESDConfig
 from esd.models.generator import MotionGenerator
 from esd.motion.humanml3d import MotionFolder
 from esd.motion.keywords import caption_stems, target_keywords
@@ -28,3 +29,12 @@ def concept_latents(
         if any(keywords & caption_stems(caption) for caption in r.captions)
     ]
     return base.encode_features([np.asarray(r.features) for r in records])
+
+
+def source_latents(
+    base: MotionGenerator, cfg: ESDConfig, data_root: Path
+) -> list[torch.Tensor] | None:
+    """The data source's latents when ``cfg.xt_source`` is ``data``; None (nothing read) else."""
+    if cfg.xt_source != "data":
+        return None
+    return concept_latents(base, data_root, cfg.concepts)

@@ -61,7 +61,8 @@ import numpy as np
 from esd.common.files import safe_filename
 from esd.common.runtime import background_threads, pick_device
 from esd.erasure.concept_clips import concept_latents
-from esd.erasure.loop import ESDConfig, ESDStep, run_esd
+from esd.erasure.config import ESDConfig
+from esd.erasure.loop import ESDStep, run_esd
 from esd.evaluation.context import EvalContext
 from esd.evaluation.instruments import (
     DEFAULT_RELATED,

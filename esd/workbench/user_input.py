@@ -1,6 +1,6 @@
 """What the user asks the workbench for, checked: limits, one-line errors, typed requests.
 
-``TrainingRequest`` -> ``training_config`` (an ``esd.erasure.loop.ESDConfig``) and
+``TrainingRequest`` -> ``training_config`` (an ``esd.erasure.config.ESDConfig``) and
 ``EvaluationRequest`` -> ``evaluation_settings`` (an ``esd.evaluation.settings.EvalSettings``);
 every bad value raises ``WorkbenchError`` with a message that names the field and says what to
 enter.
@@ -14,7 +14,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from esd.common.errors import one_line
-from esd.erasure.loop import MAX_BATCH_SIZE, METHODS, RECIPE, XT_SOURCES, ESDConfig, validate_config
+from esd.erasure.config import (
+    MAX_BATCH_SIZE,
+    METHODS,
+    RECIPE,
+    XT_SOURCES,
+    ESDConfig,
+    validate_config,
+)
 from esd.evaluation.instruments import DEFAULT_RELATED, DEFAULT_TARGET
 from esd.evaluation.settings import EvalSettings
 from esd.models import checkpoints as ck

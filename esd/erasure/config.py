@@ -1,0 +1,98 @@
+"""The settings of one erasure: ``ESDConfig``, its limits, the documented recipe and the checks.
+
+Every ESD checkpoint stores its ``ESDConfig`` (``asdict``), so a run rebuilds and resumes from
+its own file. ``validate_config`` refuses a bad setting with one actionable line (ValueError).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from esd.models import checkpoints as ck
+from esd.models.diffusion import MIN_DDIM_STEPS, TRAIN_STEPS
+from esd.motion.skeleton import MAX_SECONDS, MIN_SECONDS
+
+METHODS = ("esd-x", "esd-u", "full")  # trained parameters (esd.erasure.parameters)
+XT_SOURCES = ("pool", "teacher", "data")  # where x_t comes from (esd.erasure.sources)
+MAX_BATCH_SIZE = 1024  # x_t samples per step; larger teacher/data batches exhaust memory
+
+
+@dataclass
+class ESDConfig:
+    """Settings of one erasure (stored in every checkpoint of the run)."""
+
+    concepts: tuple[str, ...] = ("a person kicking",)  # target concepts (prompts) to erase
+    variants: tuple[str, ...] = ()  # extra prompts of the same concepts (paraphrases), also erased
+    negative_guidance: float = 1.0  # eta: 1 moves the concept to "unconditional", >1 pushes away
+    method: str = "esd-x"  # trained parameters: esd-x (cross-attention), esd-u (the rest), full
+    lr: float = 1e-5  # Adam learning rate (the seed's default)
+    epochs: int = 10  # passes over the x_t samples (see esd.erasure.loop)
+    iterations: int | None = None  # total optimizer steps; overrides epochs when set
+    batch_size: int = 128  # x_t samples per step
+    xt_source: str = "pool"  # pool | teacher | data
+    trajectories: int = 32  # teacher trajectories in the pool (and per epoch for teacher)
+    ddim_steps: int = 50  # DDIM steps of the teacher's trajectories
+    start_guidance: float = 3.0  # CFG scale of the teacher when it generates x_t (ESD authors: 3)
+    seconds: tuple[float, float] = (2.0, 6.0)  # length range of the generated trajectories
+    anchors: tuple[str, ...] = ()  # preservation prompts: the student must match the teacher there
+    preservation_weight: float = 0.0  # weight of the anchor term (0 = off, as plain ESD)
+    seed: int = 0  # seeds pool, batches and noise
+
+    @property
+    def prompts(self) -> tuple[str, ...]:
+        """All prompts that are erased: the concepts, then their variants."""
+        return tuple(dict.fromkeys((*self.concepts, *self.variants)))
+
+
+# The documented default recipe (README, "ESD on the bundled model"): on the bundled model it
+# erases "a person kicking" in about 17 s on the 2-core CPU (benchmarks/bench_esd.py measures
+# it). The workbench form starts from it; the CLI keeps the seed's flag defaults (lr 1e-5,
+# 10 epochs) and takes it as --unlearn_lr 5e-5 --iterations 100 --batch_size 64.
+RECIPE = ESDConfig(lr=5e-5, iterations=100, batch_size=64)
+
+
+def validate_config(cfg: ESDConfig) -> None:
+    """Raise ValueError with an actionable message for any bad setting."""
+    _check_prompts(cfg)
+    for name in ("negative_guidance", "lr", "start_guidance"):
+        value = getattr(cfg, name)
+        if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    if cfg.method not in METHODS:
+        raise ValueError(f"unknown method {cfg.method!r}; choose one of {', '.join(METHODS)}")
+    if cfg.xt_source not in XT_SOURCES:
+        raise ValueError(f"unknown xt_source {cfg.xt_source!r}; choose {', '.join(XT_SOURCES)}")
+    _check_sizes(cfg)
+    low, high = cfg.seconds
+    if not MIN_SECONDS <= low <= high <= MAX_SECONDS:
+        raise ValueError(f"seconds must satisfy {MIN_SECONDS} <= low <= high <= {MAX_SECONDS}")
+    if cfg.preservation_weight < 0 or (cfg.preservation_weight > 0 and not cfg.anchors):
+        raise ValueError("preservation_weight must be >= 0, and > 0 needs anchor prompts")
+
+
+def _check_prompts(cfg: ESDConfig) -> None:
+    """Every target concept is a non-empty prompt with letters or digits (its run-name slug)."""
+    concepts = [c.strip() for c in cfg.concepts]
+    if not concepts or any(not c for c in concepts):
+        raise ValueError("target concept is empty: give a prompt such as 'a person kicking'")
+    for c in concepts:
+        ck.concept_slug(c)  # raises for text with no letters or digits
+
+
+def _check_sizes(cfg: ESDConfig) -> None:
+    """Batch, epochs, trajectories, iterations and DDIM steps within their ranges."""
+    for name in ("batch_size", "epochs", "trajectories"):
+        if int(getattr(cfg, name)) < 1:
+            raise ValueError(f"{name} must be at least 1, got {getattr(cfg, name)}")
+    if int(cfg.batch_size) > MAX_BATCH_SIZE:
+        raise ValueError(
+            f"batch_size must be at most {MAX_BATCH_SIZE}, got {cfg.batch_size} (larger batches "
+            "exhaust memory; a pool epoch is already one pass over all its samples)"
+        )
+    if cfg.iterations is not None and cfg.iterations < 1:
+        raise ValueError(f"iterations must be at least 1, got {cfg.iterations}")
+    if not MIN_DDIM_STEPS <= cfg.ddim_steps <= TRAIN_STEPS:
+        raise ValueError(
+            f"ddim_steps must be in [{MIN_DDIM_STEPS}, {TRAIN_STEPS}], got {cfg.ddim_steps}"
+        )
