@@ -39,7 +39,7 @@ CLI_MODULES = frozenset(
         "esd.evaluate",
         "esd.generate",
         "esd.recognise",
-        "esd.importer",
+        "esd.import_bvh",
         "esd.pretrain.cli",
         "esd.pretrain.__main__",
         "esd.corpus.__main__",
