@@ -90,12 +90,3 @@ CONCEPTS: tuple[Concept, ...] = (
 
 CONCEPT_NAMES: tuple[str, ...] = tuple(c.name for c in CONCEPTS)
 CONCEPT_BY_NAME: dict[str, Concept] = {c.name: c for c in CONCEPTS}
-
-
-def get_concept(name: str) -> Concept:
-    """Return the concept called ``name``; raise a ValueError listing the known ones otherwise."""
-    try:
-        return CONCEPT_BY_NAME[name]
-    except KeyError:
-        known = ", ".join(CONCEPT_NAMES)
-        raise ValueError(f"unknown concept {name!r}; known concepts: {known}") from None
