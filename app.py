@@ -30,12 +30,19 @@ import gradio as gr
 import pandas as pd
 
 from esd.common.errors import one_line
-from esd.common.runtime import DEVICE_CHOICES, tune_cpu_allocator
+from esd.common.runtime import (
+    DEVICE_CHOICES,
+    server_threads,
+    set_torch_threads,
+    tune_cpu_allocator,
+)
 from esd.erasure.config import METHODS, RECIPE, XT_SOURCES
 from esd.evaluation.instruments import DEFAULT_RELATED, DEFAULT_TARGET
 from esd.models import checkpoints as ck
 from esd.models.generator import DEFAULT_STEPS
 from esd.motion.skeleton import MAX_SECONDS, MIN_SECONDS
+from esd.workbench.comparison import comparison_prompts, motion_choices
+from esd.workbench.export import MOTION_FORMATS
 from esd.workbench.jobs import FAILED, STOPPING
 from esd.workbench.presentation import (
     METRICS_HEADERS,
@@ -47,13 +54,7 @@ from esd.workbench.presentation import (
     progress_text,
     run_prompts,
 )
-from esd.workbench.service import (
-    DEFAULT_OUTPUT_DIR,
-    MOTION_FORMATS,
-    Workbench,
-    comparison_prompts,
-    motion_choices,
-)
+from esd.workbench.service import DEFAULT_OUTPUT_DIR, Workbench
 from esd.workbench.user_input import (
     COMPARE_SECONDS,
     GUIDANCE_RANGE,
@@ -631,6 +632,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         workbench = Workbench(
             args.checkpoints_dir, args.output_dir, args.device, motion_writers=viz_export
         )
+        # Once, before any server or job thread starts (each inherits it): all but one core
+        # for torch, shared by jobs and comparisons, so the server itself stays responsive.
+        set_torch_threads(server_threads())
         demo = build_demo(workbench)
         demo.launch(server_name=args.host, server_port=args.port, **launch_options(workbench))
     except (ValueError, OSError) as err:  # --device cuda without a GPU, a port in use, ...

@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
         checkpoints, note = setup_models(args.tiny, Path(tmp))
         serve = [time_to_serve(checkpoints, Path(tmp) / "out") for _ in range(args.serve_runs)]
         print(f"app.py serving (GET / answers): {', '.join(f'{s:.1f} s' for s in serve)}")
-        bench = Workbench(checkpoints, Path(tmp) / "out", "cpu", threads=args.threads)
+        bench = Workbench(checkpoints, Path(tmp) / "out", "cpu")
         run = train_run(bench)
         print(f"comparison: {note}")
         print(

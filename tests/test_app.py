@@ -17,7 +17,8 @@ import torch
 from esd.models import checkpoints as ck
 from esd.models import generator as generator_module
 from esd.motion.skeleton import NUM_JOINTS
-from esd.workbench.service import MOTION_FORMATS, Workbench
+from esd.workbench.export import MOTION_FORMATS
+from esd.workbench.service import Workbench
 from tests.fakes import write_fake_humanml3d, write_tiny_evaluator
 from tests.test_viz_skeleton import random_motion
 from tests.tiny import write_tiny_base
@@ -73,7 +74,6 @@ def serve(root: Path, text_encoder) -> Iterator[tuple[Workbench, str]]:
             root / "outputs",
             "cpu",
             text_encoder,
-            1,
             motion_writers=viz_export,
         )
         demo = app.build_demo(bench)

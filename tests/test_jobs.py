@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+import torch
 
 from esd.workbench.jobs import (
     FAILED,
@@ -39,11 +40,9 @@ class StepWork:
     def __init__(self, total: int = 5) -> None:
         self.total = total
         self.go = threading.Event()
-        self.threads: int | None = None
+        self.threads: int | None = None  # torch threads the work ran with
 
     def __call__(self, job: BackgroundJob) -> JobOutcome:
-        import torch
-
         self.threads = torch.get_num_threads()
         for step in range(1, self.total + 1):
             while not self.go.wait(0.01):
@@ -69,7 +68,7 @@ def test_a_new_job_is_idle_with_a_message() -> None:
 
 def test_progress_is_published_and_the_outcome_ends_the_job() -> None:
     job, work = BackgroundJob("training"), StepWork(total=3)
-    first = job.start(work, "run", "loading", threads=1)
+    first = job.start(work, "run", "loading")
     assert first.state == PREPARING and first.run_name == "run" and first.message == "loading"
     seen = [advance(job, work, step) for step in (1, 2)]
     assert [len(s.losses) for s in seen] == [1, 2]  # the loss history grows
@@ -81,14 +80,40 @@ def test_progress_is_published_and_the_outcome_ends_the_job() -> None:
     done = job.snapshot()
     assert done.state == FINISHED and done.message == "done" and done.checkpoint == "x.tar"
     assert done.losses == (1.0, 0.5, 1 / 3) and done.eta_s == 0.0 and done.error is None
-    assert work.threads == 1  # the work ran with the requested torch threads
     time.sleep(0.05)
     assert job.snapshot().elapsed_s == done.elapsed_s  # frozen once ended
 
 
+def threads_of_a_new_thread() -> int:
+    """torch's thread count as a thread started now sees it (a server worker, a comparison)."""
+    seen: list[int] = []
+    thread = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+    thread.start()
+    thread.join(TIMEOUT)
+    return seen[0]
+
+
+def test_a_job_leaves_the_torch_thread_count_to_the_program() -> None:
+    """The count the program set at start-up holds inside the job, in threads started while it
+    runs (what a comparison served meanwhile gets) and after it ended."""
+    before = torch.get_num_threads()
+    chosen = before + 1  # a count no job would pick by itself
+    torch.set_num_threads(chosen)
+    try:
+        job, work = BackgroundJob("training"), StepWork(total=2)
+        job.start(work, "run", "go")
+        advance(job, work, 1)
+        assert work.threads == chosen and threads_of_a_new_thread() == chosen
+        work.go.set()
+        assert job.wait(TIMEOUT) and job.snapshot().state == FINISHED
+        assert torch.get_num_threads() == chosen and threads_of_a_new_thread() == chosen
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_stop_is_cooperative_and_ends_stopped() -> None:
     job, work = BackgroundJob("training"), StepWork(total=100)
-    job.start(work, "run", "go", threads=1)
+    job.start(work, "run", "go")
     advance(job, work, 1)
     stopping, message = job.stop()
     assert stopping and "after the current step" in message
@@ -103,13 +128,13 @@ def test_stop_is_cooperative_and_ends_stopped() -> None:
 
 def test_one_job_at_a_time_then_a_fresh_start() -> None:
     job, work = BackgroundJob("evaluation"), StepWork(total=1)
-    job.start(work, "a", "go", threads=1)
+    job.start(work, "a", "go")
     with pytest.raises(JobBusyError, match="the evaluation job is already running"):
-        job.start(StepWork(), "b", "go", threads=1)
+        job.start(StepWork(), "b", "go")
     work.go.set()
     assert job.wait(TIMEOUT)
     again = StepWork(total=1)
-    snap = job.start(again, "b", "go again", threads=1)
+    snap = job.start(again, "b", "go again")
     assert snap.run_name == "b" and snap.losses == () and snap.step == 0  # nothing carried over
     again.go.set()
     assert job.wait(TIMEOUT) and job.snapshot().state == FINISHED
@@ -122,7 +147,7 @@ def test_a_failing_work_gives_a_one_line_error_and_calls_on_failure() -> None:
         raise RuntimeError("the GPU caught fire\nsecond line\nthird line")
 
     job = BackgroundJob("training")
-    job.start(broken, "run", "go", threads=1, on_failure=lambda e, tb: calls.append((e, tb)))
+    job.start(broken, "run", "go", on_failure=lambda e, tb: calls.append((e, tb)))
     assert job.wait(TIMEOUT)
     snap = job.snapshot()
     assert snap.state == FAILED and not snap.active
@@ -139,7 +164,7 @@ def test_a_failing_failure_logger_does_not_hide_the_failure() -> None:
         raise OSError("disk full")
 
     job = BackgroundJob("training")
-    job.start(broken, None, "go", threads=1, on_failure=bad_logger)
+    job.start(broken, None, "go", on_failure=bad_logger)
     assert job.wait(TIMEOUT)
     assert job.snapshot().error == "bad batch size"  # our own ValueErrors read without a type
 
@@ -150,7 +175,7 @@ def test_system_exit_inside_the_work_still_ends_the_job() -> None:
         raise SystemExit(3)
 
     job = BackgroundJob("training")
-    job.start(leaving, None, "go", threads=1)
+    job.start(leaving, None, "go")
     assert job.wait(TIMEOUT)
     snap = job.snapshot()
     assert snap.state == FAILED and snap.error == "interrupted"
@@ -177,7 +202,7 @@ def test_one_line(err: BaseException, line: str) -> None:
 
 def test_an_outcome_with_unknown_fields_fails_the_job_and_snapshots_still_work() -> None:
     job = BackgroundJob("training")
-    job.start(lambda job: JobOutcome(FINISHED, "done", {"colour": "red"}), None, "go", threads=1)
+    job.start(lambda job: JobOutcome(FINISHED, "done", {"colour": "red"}), None, "go")
     assert job.wait(TIMEOUT)
     snap = job.snapshot()
     assert snap.state == FAILED and "unknown snapshot fields: ['colour']" in snap.error
@@ -194,11 +219,11 @@ def test_a_finished_thread_never_touches_the_next_job() -> None:
                 release.wait(TIMEOUT)  # hold the first thread just after it ended its job
 
     job = LateFinish("training")
-    job.start(lambda job: JobOutcome(FINISHED, "first done"), "a", "go", threads=1)
+    job.start(lambda job: JobOutcome(FINISHED, "first done"), "a", "go")
     wait_until(lambda: job.snapshot().state == FINISHED)
     first_thread = job._thread
     second = StepWork(total=1)
-    job.start(second, "b", "go again", threads=1)
+    job.start(second, "b", "go again")
     release.set()
     first_thread.join(TIMEOUT)
     assert job.snapshot().state == PREPARING and job.snapshot().run_name == "b"

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from esd.common import runtime
+from tests.test_jobs import threads_of_a_new_thread
 
 
 def test_pick_device():
@@ -23,12 +24,20 @@ def test_seed_everything_returns_reproducible_generator():
     assert torch.equal(a, b)
 
 
-def test_torch_threads_restores():
+def test_server_threads_leave_one_core_to_the_server():
+    assert runtime.server_threads(8) == 7
+    assert runtime.server_threads(2) == 1 and runtime.server_threads(1) == 1
+    assert runtime.server_threads() >= 1
+
+
+def test_set_torch_threads_holds_for_threads_started_afterwards():
     before = torch.get_num_threads()
-    with runtime.torch_threads(1):
-        assert torch.get_num_threads() == 1
-    assert torch.get_num_threads() == before
-    assert runtime.background_threads() >= 1
+    try:
+        assert runtime.set_torch_threads(before + 1) == before + 1
+        assert threads_of_a_new_thread() == before + 1  # a server worker, a job
+        assert runtime.set_torch_threads(0) == 1  # at least one thread
+    finally:
+        torch.set_num_threads(before)
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc-only")

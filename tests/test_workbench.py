@@ -24,6 +24,14 @@ from esd.models import checkpoints as ck
 from esd.models import generator as generator_module
 from esd.models.generator import MotionGenerator
 from esd.motion.skeleton import FEATURE_DIM, FPS, NUM_JOINTS
+from esd.workbench.comparison import (
+    Comparison,
+    ComparisonPair,
+    MotionClip,
+    comparison_prompts,
+    motion_choices,
+    pick_clip,
+)
 from esd.workbench.jobs import FINISHED, STOPPED, JobSnapshot
 from esd.workbench.presentation import (
     METRICS_HEADERS,
@@ -36,15 +44,7 @@ from esd.workbench.presentation import (
     progress_text,
     run_prompts,
 )
-from esd.workbench.service import (
-    Comparison,
-    ComparisonPair,
-    MotionClip,
-    Workbench,
-    comparison_prompts,
-    motion_choices,
-    pick_clip,
-)
+from esd.workbench.service import Workbench
 from esd.workbench.user_input import (
     MAX_PROMPTS,
     BusyError,
@@ -54,6 +54,7 @@ from esd.workbench.user_input import (
     run_length,
 )
 from tests.fakes import write_fake_humanml3d, write_tiny_evaluator
+from tests.test_jobs import threads_of_a_new_thread
 from tests.tiny import PRETRAINING_INFO, write_tiny_base
 from viz import export as viz_export
 from viz.export import read_bvh
@@ -96,7 +97,6 @@ def bench(folders, text_encoder):
         folders["outputs"],
         "cpu",
         text_encoder,
-        1,
         motion_writers=viz_export,
     )
     yield wb
@@ -134,9 +134,11 @@ def test_a_run_reports_progress_and_finishes(trained) -> None:
 
 
 def test_a_run_can_be_stopped_mid_run_and_a_second_job_is_refused(bench) -> None:
+    threads = torch.get_num_threads()
     request = TrainingRequest(concept="a person waving", iterations=100_000, **FAST)
     bench.start_training(request)
     first = wait_for(bench, lambda s: len(s.losses) >= 3)
+    assert threads_of_a_new_thread() == threads  # training leaves comparisons' threads alone
     later = wait_for(bench, lambda s: len(s.losses) > len(first.losses) + 2)
     assert later.losses[: len(first.losses)] == first.losses  # the history only grows
     with pytest.raises(BusyError, match=r"one job at a time: the training of .* is running"):

@@ -6,7 +6,6 @@ import contextlib
 import ctypes
 import os
 import random
-from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -44,9 +43,22 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def background_threads() -> int:
-    """Threads for a background job: leave one core to the server (at least one thread)."""
-    return max(1, (os.cpu_count() or 2) - 1)
+def server_threads(cores: int | None = None) -> int:
+    """Torch threads of a long-running server: all but one of ``cores`` (default: this
+    machine's), at least one, so the web server's own thread keeps a core while a job trains
+    or a comparison samples."""
+    return max(1, (cores or os.cpu_count() or 2) - 1)
+
+
+def set_torch_threads(count: int) -> int:
+    """Set torch's intra-op thread count for the whole process; returns the count set.
+
+    Process-wide: torch keeps one count that every thread started afterwards inherits (a
+    thread pool's worker keeps the count it started with). Call it once at start-up, before
+    any job or server thread starts, never from a job thread.
+    """
+    torch.set_num_threads(max(1, count))
+    return torch.get_num_threads()
 
 
 def autocast(device: torch.device) -> contextlib.AbstractContextManager:
@@ -54,17 +66,6 @@ def autocast(device: torch.device) -> contextlib.AbstractContextManager:
     if device.type == "cuda":
         return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
-
-
-@contextlib.contextmanager
-def torch_threads(count: int) -> Iterator[None]:
-    """Temporarily set torch's intra-op thread count (restored afterwards)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(max(1, count))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 # glibc mallopt parameters: M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD

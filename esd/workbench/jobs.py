@@ -4,7 +4,9 @@ The web UI polls ``BackgroundJob.snapshot()`` (e.g. every 0.5 s with ``gr.Timer`
 reload simply polls again, because the job lives in the service, not in a browser session.
 Stopping is cooperative: ``stop()`` sets a ``threading.Event`` that the work checks between
 steps (Gradio's ``cancels=`` cannot interrupt a thread). A failing job never takes the server
-down: any exception ends it in state ``failed`` with a one-line message.
+down: any exception ends it in state ``failed`` with a one-line message. A job changes no
+process-wide setting: torch's thread count is set once at start-up by the program
+(``esd.common.runtime.set_torch_threads``), never from a job thread.
 
 States::
 
@@ -24,7 +26,6 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from esd.common.errors import one_line
-from esd.common.runtime import torch_threads
 
 IDLE = "idle"
 PREPARING = "preparing"
@@ -141,10 +142,9 @@ class BackgroundJob:
         work: Callable[[BackgroundJob], JobOutcome],
         run_name: str | None,
         message: str,
-        threads: int,
         on_failure: Callable[[BaseException, str], None] | None = None,
     ) -> JobSnapshot:
-        """Start ``work`` in a new daemon thread with ``threads`` torch threads.
+        """Start ``work`` in a new daemon thread.
 
         Raises JobBusyError while a previous work is still active. ``on_failure(err,
         traceback_text)`` is called in the job thread when the work raises (e.g. to log it).
@@ -164,7 +164,7 @@ class BackgroundJob:
             }
             self._thread = threading.Thread(
                 target=self._main,
-                args=(work, threads, on_failure),
+                args=(work, on_failure),
                 name=f"esd-{self.kind}",
                 daemon=True,
             )
@@ -213,12 +213,10 @@ class BackgroundJob:
     def _main(
         self,
         work: Callable[[BackgroundJob], JobOutcome],
-        threads: int,
         on_failure: Callable[[BaseException, str], None] | None,
     ) -> None:
         try:
-            with torch_threads(threads):
-                outcome = work(self)
+            outcome = work(self)
             self._finish(outcome.state, outcome.message, error=None, **outcome.updates)
         except Exception as err:  # a job must never take the server down
             error = one_line(err)

@@ -15,8 +15,8 @@ from esd.common.errors import one_line
 from esd.evaluation.instruments import DEFAULT_RELATED, DEFAULT_TARGET
 from esd.evaluation.report import report_rows, verdict_text
 from esd.models import checkpoints as ck
+from esd.workbench.catalogue import ModelInfo
 from esd.workbench.jobs import JobSnapshot
-from esd.workbench.service import ModelInfo
 from esd.workbench.user_input import WorkbenchError
 
 METRICS_HEADERS = ("block", "metric", "unlearned", "original", "change", "real", "verdict")
