@@ -64,7 +64,8 @@ def convert_bvh(bvh: Bvh, unit: str | None = None, fps: float = FPS) -> Converte
     rig_map, named = match_rig(bvh.names, bvh.source)
     if unit is not None and unit not in UNITS:
         raise ValueError(f"unknown unit {unit!r}; choose one of {', '.join(UNITS)}")
-    motion = resample(local_motion(bvh), fps)
+    source = local_motion(bvh)
+    motion = resample(source, fps)
     positions, rotations = forward_kinematics(motion)  # (T, J, 3), (T, J, 4)
     rig = RigJoints(positions, rotations, motion.parents, named)
     unit = unit or detect_unit(leg_length(rig))
@@ -78,6 +79,6 @@ def convert_bvh(bvh: Bvh, unit: str | None = None, fps: float = FPS) -> Converte
         unit=unit,
         up=f"{'+' if up[axis] > 0 else '-'}{AXIS_NAMES[axis]}",
         mirrored=mirrored,
-        source_fps=bvh.fps,
+        source_fps=1.0 / source.frame_time,
         anchors={JOINT_NAMES[j]: bvh.names[a] for j, a in sorted(carried_by.items())},
     )

@@ -27,6 +27,7 @@ from esd.motion.quaternion import qmul, qrot
 
 _AXES = {"X": 0, "Y": 1, "Z": 2}
 SLERP_LINEAR_BELOW = 1e-6  # below this angle (rad) between keys, slerp falls back to nlerp
+FPS_SNAP = 0.01  # a frame rate this close to a whole number is that number (0.0333333 s: 30)
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,13 @@ def euler_to_quaternions(degrees: np.ndarray, order: str) -> np.ndarray:
     return q
 
 
+def snapped_frame_time(frame_time: float) -> float:
+    """1 / round(1 / frame_time) when the rate is within FPS_SNAP of a whole number: files
+    round the frame time (0.0333333), which would otherwise lose a frame when resampling."""
+    fps = 1.0 / frame_time
+    return 1.0 / round(fps) if round(fps) >= 1 and abs(fps - round(fps)) < FPS_SNAP else frame_time
+
+
 def local_motion(bvh: Bvh) -> LocalMotion:
     """Local rotations and translations of every joint on every frame of ``bvh``."""
     frames, count = bvh.num_frames, len(bvh.joints)
@@ -79,7 +87,9 @@ def local_motion(bvh: Bvh) -> LocalMotion:
         if rot:
             order = "".join(joint.channels[k][0] for k in rot)
             rotations[:, j] = euler_to_quaternions(values[:, rot], order)
-    return LocalMotion(rotations, translations, tuple(bvh.parents), bvh.frame_time)
+    return LocalMotion(
+        rotations, translations, tuple(bvh.parents), snapped_frame_time(bvh.frame_time)
+    )
 
 
 def slerp(q0: np.ndarray, q1: np.ndarray, t: np.ndarray) -> np.ndarray:
