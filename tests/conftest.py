@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_ROOT = Path(os.environ.get("ESD_SHARED_DIR", PROJECT_ROOT.parent / "shared"))  # ../shared
@@ -64,6 +65,26 @@ def salad_fixture_dir() -> Path:
             pytest.fail(reason + "; in CI (or with ESD_REQUIRE_SHARED=1) this is an error")
         pytest.skip(reason)
     return SALAD_FIXTURES
+
+
+@pytest.fixture(scope="session")
+def salad_text_encoder(salad_fixture_dir: Path):
+    """A CLIP encoder standing in with SALAD's reference token states (B, 77, 512) for the four
+    reference captions (the fixture denoiser was run on these states, not on CLIP weights)."""
+    from esd.models.text.batch import TextBatch
+    from esd.models.text.clip import ClipTextEncoder
+
+    ref = np.load(salad_fixture_dir / "reference" / "clip_token_states.npz")
+    captions = [str(c) for c in ref["captions"]]
+
+    class ReferenceStates(ClipTextEncoder):
+        def encode(self, prompts):
+            rows = [captions.index(p) for p in prompts]
+            states = torch.from_numpy(ref["states"][rows])
+            mask = torch.from_numpy(ref["attention_mask"][rows])
+            return TextBatch(states * mask[..., None], mask).to(self.device)
+
+    return ReferenceStates(salad_fixture_dir / "clip_tiny" / "clip-vit-base-patch32")
 
 
 @pytest.fixture(scope="session")
