@@ -86,6 +86,8 @@ def test_registry_prefers_checkpoints_and_lists_available(tmp_path):
     ck.save_checkpoint({"kind": "esd"}, esd.latest)
     names = {e.name: e for e in ck.list_models(tmp_path)}
     assert names["mine"].kind == "base" and names["mine_ESD_kick"].kind == "esd"
+    assert {e.family for e in names.values()} == {"bundled"}
+    assert names["mine"].text_encoder == "all-MiniLM-L6-v2"
     assert ck.resolve_model("mine", tmp_path) == paths
     assert ck.default_checkpoint(esd) == esd.latest
     assert ck.resolve_checkpoint(esd, "latest.tar") == esd.latest
@@ -96,3 +98,22 @@ def test_registry_prefers_checkpoints_and_lists_available(tmp_path):
     for bad in ["", "..", "a/b"]:
         with pytest.raises(ValueError, match="invalid model name"):
             ck.resolve_model(bad, tmp_path)
+
+
+def test_a_run_with_an_exported_best_checkpoint_stays_a_run(tmp_path):
+    """An ESD run may also hold model/net_best_fid.tar (its denoiser in SALAD's format): the
+    folder is still the run, and its checkpoint is still latest.tar."""
+    run = ck.run_paths(tmp_path, "base_ESD_kick")
+    ck.save_checkpoint({"kind": "esd"}, run.latest)
+    torch.save({"denoiser": {}, "epoch": 1}, run.best)
+    assert {e.name: e.kind for e in ck.list_models(tmp_path)}["base_ESD_kick"] == "esd"
+    assert ck.default_checkpoint(run) == run.latest
+
+
+def test_load_raw_maps_large_files_and_reads_legacy_ones(tmp_path):
+    zipped, legacy = tmp_path / "zip.tar", tmp_path / "legacy.tar"
+    torch.save({"denoiser": {"w": torch.ones(3)}}, zipped)
+    torch.save({"vae": {"w": torch.ones(3)}}, legacy, _use_new_zipfile_serialization=False)
+    assert ck.is_salad_checkpoint(ck.load_raw(zipped, mmap=True))
+    assert not ck.is_salad_checkpoint(ck.load_raw(legacy, mmap=True))  # a VAE, read in full
+    assert torch.equal(ck.load_raw(legacy, mmap=True)["vae"]["w"], torch.ones(3))

@@ -53,6 +53,15 @@ def test_states_and_mask_match_salad(clip_dir, reference, tmp_path, weights) -> 
     assert np.abs(states.numpy() - reference["last_hidden_state"]).max() <= TOLERANCE
 
 
+def test_tokens_of_the_denoiser_fixtures(clip_dir, salad_fixture_dir) -> None:
+    """The real CLIP BPE tokenizer gives clip_token_states.npz's ids and masks, bitwise."""
+    ref = np.load(salad_fixture_dir / "reference" / "clip_token_states.npz")
+    ids, mask = ClipTextEncoder(clip_dir).tokenize([str(c) for c in ref["captions"]])
+    assert np.array_equal(ids.numpy(), ref["input_ids"])
+    assert np.array_equal(mask.numpy(), ref["attention_mask"])
+    assert ref["states"].shape == (4, CONTEXT_LENGTH, 512)  # stand-ins for ViT-B/32 states
+
+
 def test_legacy_bin_loads_with_weights_only(clip_dir, tmp_path, monkeypatch) -> None:
     seen = []
     original = torch.load

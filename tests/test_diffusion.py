@@ -66,12 +66,23 @@ def test_schedule_alpha_sigma_identities() -> None:
 
 
 @pytest.mark.parametrize("kind", D.SCHEDULES)
-def test_schedule_config_round_trip(kind: str) -> None:
-    schedule = D.NoiseSchedule(kind=kind)
+@pytest.mark.parametrize("spacing", D.SPACINGS)
+def test_schedule_config_round_trip(kind: str, spacing: str) -> None:
+    schedule = D.NoiseSchedule(kind=kind, spacing=spacing)
     rebuilt = D.NoiseSchedule(**schedule.config())
     for name in ("alphas_cumprod", "alphas", "sigmas"):
         assert torch.equal(getattr(rebuilt, name), getattr(schedule, name))
-    assert rebuilt.config() == schedule.config()
+    assert rebuilt.config() == schedule.config() and rebuilt.spacing == spacing
+
+
+def test_the_sampler_takes_the_schedules_spacing() -> None:
+    leading = D.NoiseSchedule(kind="scaled_linear", spacing="leading")
+    seen: list[D.DDIMStep] = []
+    D.ddim_sample(
+        text_fn, noise(5), leading, num_steps=10, guidance_scale=1.0, cond=text_batch(0),
+        callback=seen.append,
+    )  # fmt: skip
+    assert [int(s.t[0]) for s in seen] == list(range(900, -1, -100))
 
 
 def test_bundled_checkpoint_schedule_config_still_rebuilds() -> None:
@@ -122,6 +133,8 @@ def test_schedule_rejects_unknown_kind_and_bad_betas() -> None:
         D.NoiseSchedule(kind="scaled_linear", beta_start=0.02, beta_end=0.01)
     with pytest.raises(ValueError, match="no beta_start"):
         D.NoiseSchedule(kind="cosine", beta_start=0.001)
+    with pytest.raises(ValueError, match="spacing"):
+        D.NoiseSchedule(spacing="linspace")
 
 
 def test_parameterisations_round_trip() -> None:

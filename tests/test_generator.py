@@ -81,3 +81,19 @@ def test_half_payload_is_smaller_and_still_loads(gen, text_encoder, tmp_path):
         ck.load_checkpoint(half), torch.device("cpu"), text_encoder
     )
     assert next(loaded.denoiser.parameters()).dtype == torch.float32
+
+
+def test_the_bundled_family_keeps_its_defaults_and_payload(gen, text_encoder):
+    """None = the family's sampler preset (bundled: guidance 2.5, 50 steps, trailing); the
+    payload names its family."""
+    assert (gen.family.name, gen.sampler.guidance, gen.sampler.steps) == ("bundled", 2.5, 50)
+    assert gen.schedule.spacing == "trailing" and gen.schedule.config() == {
+        "num_steps": 1000, "kind": "cosine"
+    }  # fmt: skip
+    default = gen.generate(["a person kicking"], lengths=[40], num_steps=10)
+    explicit = gen.generate(["a person kicking"], lengths=[40], num_steps=10, guidance_scale=2.5)
+    np.testing.assert_array_equal(default.features, explicit.features)
+    payload = gen.to_payload()
+    assert payload["family"] == "bundled" and "salad_options" not in payload
+    rebuilt = MotionGenerator.from_payload(payload, torch.device("cpu"), text_encoder)
+    assert rebuilt.family is gen.family and rebuilt.text_encoder is text_encoder

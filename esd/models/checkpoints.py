@@ -14,6 +14,11 @@ A model NAME resolves to ``checkpoints/t2m/NAME`` first, then to the bundled ``a
 Checkpoint files are ``torch.save`` dicts of tensors and plain values with a ``format`` tag and a
 ``kind`` ("base", "esd" or "evaluator"); they are written to a temporary file and renamed (atomic)
 and always loaded with ``torch.load(..., weights_only=True)``.
+
+Two model families live in these folders (``ModelEntry.family``): the project's own ("bundled")
+and SALAD's, whose folders carry no format tag: ``opt.txt`` naming a ``vae_name`` and
+``model/net_best_fid.tar`` holding ``{'denoiser': state_dict, 'epoch': int}``. An ESD run belongs
+to its base's family.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ BEST_CKPT = "net_best_fid.tar"
 LATEST_CKPT = "latest.tar"
 KINDS = ("base", "esd", "evaluator")
 MAX_SLUG_LEN = 48
+FAMILY_TEXT_ENCODERS = {"bundled": "all-MiniLM-L6-v2", "salad": "CLIP ViT-B/32"}
+SALAD_BANNER = "------------ Options"  # how SALAD's opt.txt files open
 
 
 class CheckpointError(ValueError):
@@ -122,6 +129,37 @@ def load_error_reason(err: BaseException, limit: int = 200) -> str:
     return text.splitlines()[0][:limit] if text else type(err).__name__
 
 
+def load_raw(path: str | Path, map_location: str = "cpu", mmap: bool = False) -> Any:
+    """``torch.load(path, weights_only=True)`` of any file (this project's or SALAD's).
+
+    ``mmap``: map the tensors instead of reading them (cheap peeks at large files; falls back
+    to a plain load for the legacy non-zip format). CheckpointError for a missing or
+    unreadable file, never a bare unpickling traceback.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    try:
+        try:
+            return torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
+        except RuntimeError as err:
+            if not mmap or "mmap" not in str(err):
+                raise
+            return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # the unpickler raises many types on corrupt bytes
+        raise CheckpointError(
+            f"{path} is not a readable checkpoint (corrupt, truncated or not saved by this "
+            f"project): {load_error_reason(err)}"
+        ) from None
+
+
+def is_salad_checkpoint(data: Any) -> bool:
+    """A SALAD denoiser file: ``{'denoiser': state_dict, 'epoch': ...}`` without a format tag."""
+    return (
+        isinstance(data, dict) and "format" not in data and isinstance(data.get("denoiser"), dict)
+    )
+
+
 def load_checkpoint(
     path: str | Path, kind: str | tuple[str, ...] | None = None, map_location: str = "cpu"
 ) -> dict[str, Any]:
@@ -130,16 +168,18 @@ def load_checkpoint(
     Raises CheckpointError with an actionable message for a missing, corrupt, foreign or
     wrong-kind file, never a bare unpickling traceback.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint not found: {path}")
-    try:
-        data = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as err:  # the unpickler raises many types on corrupt bytes
+    return check_payload(load_raw(path, map_location), path, kind)
+
+
+def check_payload(
+    data: Any, path: str | Path, kind: str | tuple[str, ...] | None = None
+) -> dict[str, Any]:
+    """``data`` loaded from ``path`` if it is this project's checkpoint of ``kind``."""
+    if is_salad_checkpoint(data):
         raise CheckpointError(
-            f"{path} is not a readable checkpoint (corrupt, truncated or not saved by this "
-            f"project): {load_error_reason(err)}"
-        ) from None
+            f"{path} is a SALAD checkpoint: load its model folder with "
+            "MotionGenerator.from_checkpoint(name, checkpoints_dir=...)"
+        )
     if not isinstance(data, dict) or data.get("format") != FORMAT_TAG:
         raise CheckpointError(
             f"{path} is not an ESD-for-Motion checkpoint (expected format {FORMAT_TAG!r}); "
@@ -159,9 +199,9 @@ def write_opt(path: str | Path, options: Mapping[str, Any]) -> None:
 
 
 def read_opt(path: str | Path) -> dict[str, str]:
-    """Read an opt.txt back as strings (values are not re-typed)."""
+    """Read an opt.txt back as strings (values are not re-typed; lines without ": " skipped)."""
     options: dict[str, str] = {}
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
+    for line in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
         key, sep, value = line.partition(": ")
         if sep:
             options[key.strip()] = value
@@ -210,16 +250,63 @@ class ModelEntry:
     paths: RunPaths
     kind: str  # "base" or "esd" (from the folder's checkpoints / opt.txt)
     bundled: bool
+    family: str = "bundled"  # "bundled" or "salad" (an ESD run: its base's)
+    text_encoder: str = FAMILY_TEXT_ENCODERS["bundled"]  # what the family conditions on
 
 
 def _folder_kind(paths: RunPaths) -> str | None:
+    """ "esd" for a run (latest.tar, _ESD_ in the name; it may also hold a SALAD-format
+    net_best_fid.tar of its denoiser), "base" for a model, None for anything else."""
     if not paths.model_dir.is_dir():
         return None
-    if paths.best.is_file():
+    if paths.latest.is_file() and "_ESD_" in paths.name:
+        return "esd"
+    if paths.best.is_file() and _salad_opt(paths) and not _names_vae(paths):
+        return None  # a SALAD VAE folder: a part of a model, not one
+    if paths.best.is_file() or paths.latest.is_file():
         return "base"
-    if paths.latest.is_file():
-        return "esd" if "_ESD_" in paths.name else "base"
     return None
+
+
+def _salad_opt(paths: RunPaths) -> bool:
+    """Whether the folder's opt.txt is in SALAD's format (it opens with SALAD's banner)."""
+    if not paths.opt_file.is_file():
+        return False
+    with paths.opt_file.open(encoding="utf-8", errors="replace") as handle:
+        return handle.readline().startswith(SALAD_BANNER)
+
+
+def _names_vae(paths: RunPaths) -> bool:
+    """Whether the folder's opt.txt names a ``vae_name`` (SALAD's denoiser options)."""
+    return paths.opt_file.is_file() and bool(read_opt(paths.opt_file).get("vae_name", "").strip())
+
+
+def folder_family(paths: RunPaths, checkpoints_dir: str | Path | None = None) -> str:
+    """ "salad" for a SALAD model folder (opt.txt with ``vae_name`` + a SALAD-format
+    net_best_fid.tar) or an ESD run over one; "bundled" otherwise. Peeks files (mmap)."""
+    if _folder_kind(paths) == "esd":
+        if _names_vae(paths):
+            return "salad"
+        try:
+            base = (load_raw(paths.latest, mmap=True).get("base") or {}).get("name")
+        except (CheckpointError, AttributeError):
+            return "bundled"
+        root = Path(checkpoints_dir) if checkpoints_dir else paths.root.parent.parent
+        base_paths = run_paths(root, base) if isinstance(base, str) and base else None
+        if base_paths is None or _folder_kind(base_paths) != "base":
+            return "bundled"
+        return folder_family(base_paths)
+    if not (paths.best.is_file() and _names_vae(paths)):
+        return "bundled"
+    try:
+        return "salad" if is_salad_checkpoint(load_raw(paths.best, mmap=True)) else "bundled"
+    except CheckpointError:
+        return "bundled"
+
+
+def _entry(name: str, paths: RunPaths, kind: str, bundled: bool) -> ModelEntry:
+    family = "bundled" if bundled else folder_family(paths)
+    return ModelEntry(name, paths, kind, bundled, family, FAMILY_TEXT_ENCODERS[family])
 
 
 def list_models(checkpoints_dir: str | Path = DEFAULT_CHECKPOINTS_DIR) -> list[ModelEntry]:
@@ -233,7 +320,7 @@ def list_models(checkpoints_dir: str | Path = DEFAULT_CHECKPOINTS_DIR) -> list[M
             paths = RunPaths(folder)
             kind = _folder_kind(paths)
             if kind is not None and folder.name not in entries:
-                entries[folder.name] = ModelEntry(folder.name, paths, kind, bundled)
+                entries[folder.name] = _entry(folder.name, paths, kind, bundled)
     return list(entries.values())
 
 
@@ -251,7 +338,10 @@ def resolve_model(name: str, checkpoints_dir: str | Path = DEFAULT_CHECKPOINTS_D
 
 
 def default_checkpoint(paths: RunPaths) -> Path:
-    """The file ``--ckpt`` defaults to: net_best_fid.tar for a base model, latest.tar otherwise."""
+    """The file ``--ckpt`` defaults to: latest.tar for an ESD run, else net_best_fid.tar when
+    present (a base model), else latest.tar."""
+    if _folder_kind(paths) == "esd":
+        return paths.latest
     return paths.best if paths.best.is_file() else paths.latest
 
 

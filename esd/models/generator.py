@@ -9,6 +9,23 @@ Reproducibility: item i of a call with ``seed`` starts from noise drawn by
 ``torch.Generator().manual_seed(seed + i)`` for the longest supported clip and cropped to its
 length, so the same (seed, index) gives the same motion whatever else is in the batch, and two
 models compared with one seed see identical noise.
+
+Families (``esd.models.family.ModelFamily``): the generator holds a family adapter (the bundled
+one or SALAD's) and is otherwise family-blind. What erasure, evaluation and the workbench can
+rely on, for every family:
+
+* latents are (B, N, C): N = ceil(T / 4) tokens (``latent_mask``), C = ``latent_channels``
+  (bundled 16; SALAD 224 = its (7, 32) parts flattened in memory order);
+* ``denoise_fn(mask, denoiser)`` -> ``fn(x_t (B', N, C), t (B',), TextBatch) -> v`` for the base
+  denoiser or any copy of it (ESD's teacher and student); ``initial_noise``, ``encode_prompts``
+  (the family's text encoder; "" is the null prompt), ``schedule`` (it carries the DDIM spacing:
+  trailing / leading), ``sampler`` (default guidance / steps: 2.5 / 50 bundled, 7.5 / 50 SALAD);
+* ``sample_latents``, ``decode``, ``generate``, ``encode_features`` (normalised latents of raw
+  clips), ``with_denoiser``, ``to_payload`` / ``from_payload`` (the family is stored);
+* ``denoiser`` is an ``nn.Module`` whose text pathway is named ``cross_attn`` (so
+  ``select_parameters`` works) and has a ``cfg`` dataclass; ``family.name`` and
+  ``info`` (SALAD: ``salad_options``, the opt.txt to write an unlearned denoiser back with
+  ``esd.models.salad.folder.write_salad_model``).
 """
 
 from __future__ import annotations
@@ -25,10 +42,14 @@ import torch
 
 from esd.common.runtime import autocast, pick_device
 from esd.models import checkpoints as ck
-from esd.models.bundled.denoiser import DenoiserConfig, LatentDenoiser
-from esd.models.bundled.vae import LATENT_REDUCTION, MotionVAE, VAEConfig, encode_latents
+from esd.models.bundled.family import BUNDLED
+from esd.models.bundled.vae import LATENT_REDUCTION
 from esd.models.diffusion import DDIMStep, NoiseSchedule, ddim_sample
+from esd.models.family import ModelFamily, SamplerPreset
+from esd.models.salad.family import SALAD
+from esd.models.salad.folder import load_salad_model
 from esd.models.text.batch import TextBatch
+from esd.models.text.clip import CLIP_FOLDER, shared_clip_encoder
 from esd.models.text.minilm import TextEncoder
 from esd.motion.features import features_to_joints
 from esd.motion.skeleton import FPS, MAX_FRAMES, MAX_SECONDS, MIN_FRAMES, MIN_SECONDS
@@ -36,9 +57,11 @@ from esd.motion.skeleton import FPS, MAX_FRAMES, MAX_SECONDS, MIN_FRAMES, MIN_SE
 # A checkpoint of another architecture fails inside the model constructors with these.
 ARCHITECTURE_ERRORS = (KeyError, TypeError, RuntimeError, AttributeError)
 
-DEFAULT_GUIDANCE = 2.5  # classifier-free guidance scale used for sampling
-DEFAULT_STEPS = 50  # DDIM steps
 MAX_LATENT_TOKENS = math.ceil(MAX_FRAMES / LATENT_REDUCTION)
+FAMILIES: dict[str, ModelFamily] = {"bundled": BUNDLED, "salad": SALAD}
+BASE_INFO_KEYS = ("epoch", "total_iter", "metrics", "created")  # pretraining facts of a base
+DEFAULT_GUIDANCE = BUNDLED.sampler.guidance  # the bundled family's CFG scale (any: .sampler)
+DEFAULT_STEPS = BUNDLED.sampler.steps  # the bundled family's DDIM steps
 
 _SHARED_TEXT_ENCODERS: dict[str, TextEncoder] = {}
 
@@ -89,23 +112,25 @@ def _check_lengths(lengths: Sequence[int]) -> list[int]:
 
 
 class MotionGenerator:
-    """Generates motions from prompts with a base or an unlearned denoiser."""
+    """Generates motions from prompts with a base or an unlearned denoiser (any family)."""
 
     def __init__(
         self,
-        vae: MotionVAE,
-        denoiser: LatentDenoiser,
+        vae: torch.nn.Module,
+        denoiser: torch.nn.Module,
         schedule: NoiseSchedule,
         stats: dict[str, torch.Tensor],
-        text_encoder: TextEncoder,
+        text_encoder: Any,
         device: torch.device,
         info: dict[str, Any] | None = None,
+        family: ModelFamily = BUNDLED,
     ) -> None:
         if vae.cfg.downsample != LATENT_REDUCTION:  # noise layout and lengths assume it
             raise ValueError(
                 f"the VAE compresses time by {vae.cfg.downsample}; this pipeline runs VAEs with "
                 f"downsample={LATENT_REDUCTION} only"
             )
+        self.family = family  # the adapter: latent layout, network calls, defaults
         self.vae = vae.to(device).eval()
         self.denoiser = denoiser.to(device).eval()
         self.schedule = schedule.to(device)
@@ -114,6 +139,11 @@ class MotionGenerator:
         self.text_encoder = text_encoder
         self.device = device
         self.info = info or {}
+
+    @property
+    def sampler(self) -> SamplerPreset:
+        """The family's default guidance scale and DDIM steps."""
+        return self.family.sampler
 
     # --- construction -------------------------------------------------------------------------
 
@@ -124,29 +154,37 @@ class MotionGenerator:
         ckpt: str | Path | None = None,
         checkpoints_dir: str | Path = ck.DEFAULT_CHECKPOINTS_DIR,
         device: str | torch.device = "auto",
-        text_encoder: TextEncoder | None = None,
+        text_encoder: Any = None,
+        clip_path: str | Path | None = None,
     ) -> MotionGenerator:
-        """Load model ``name`` (a base model, or an ESD run whose base is then loaded too)."""
+        """Load model ``name``: a base model (this project's or a SALAD folder), or an ESD run
+        whose base is then loaded too. ``text_encoder`` is used when it suits the model's family
+        (MiniLM for the bundled family, CLIP for SALAD's), else the family's own is loaded;
+        SALAD's CLIP comes from ``clip_path`` (default ``{checkpoints_dir}/clip-vit-base-patch32``).
+        """
         device = pick_device(device)
         paths = ck.resolve_model(name, checkpoints_dir)
-        payload = ck.load_checkpoint(ck.resolve_checkpoint(paths, ckpt), kind=("base", "esd"))
-        overlay = None
-        if payload["kind"] == "esd":
-            overlay = payload
-            base_ref = payload["base"]
-            base_paths = ck.resolve_model(base_ref["name"], checkpoints_dir)
-            base_file = ck.resolve_checkpoint(base_paths, base_ref.get("ckpt"))
-            payload = ck.load_checkpoint(base_file, kind="base")
-        try:
-            generator = cls.from_payload(payload, device, text_encoder)
-        except ARCHITECTURE_ERRORS as err:
-            first = (str(err).strip().splitlines() or [""])[0][:200]
-            raise ck.CheckpointError(
-                f"{name}: the checkpoint does not fit this project's model architecture "
-                f"({type(err).__name__}: {first})"
-            ) from None
-        if overlay is not None:
-            generator.denoiser = apply_denoiser_overlay(generator.denoiser, overlay)
+        file = ck.resolve_checkpoint(paths, ckpt)
+        data = ck.load_raw(file)
+        clip_dir = Path(clip_path) if clip_path else Path(checkpoints_dir) / CLIP_FOLDER
+        if ck.is_salad_checkpoint(data):
+            model = load_salad_model(paths.root, file)
+            info = {"epoch": model.epoch, "salad_options": model.options}
+            encoder = _text_encoder(SALAD, text_encoder, device, clip_dir)
+            generator = cls(
+                model.vae, model.denoiser, model.schedule, model.stats, encoder, device, info, SALAD
+            )
+        else:
+            payload = ck.check_payload(data, file, kind=("base", "esd"))
+            if payload["kind"] == "esd":
+                base_ref = payload["base"]
+                base = cls.from_checkpoint(
+                    base_ref["name"], base_ref.get("ckpt"), checkpoints_dir, device,
+                    text_encoder, clip_path,
+                )  # fmt: skip
+                generator = base.with_denoiser(apply_denoiser_overlay(base.denoiser, payload))
+            else:
+                generator = _rebuild(cls, name, payload, device, text_encoder, clip_dir)
         generator.info["name"] = name
         return generator
 
@@ -155,18 +193,27 @@ class MotionGenerator:
         cls,
         payload: dict[str, Any],
         device: torch.device,
-        text_encoder: TextEncoder | None = None,
+        text_encoder: Any = None,
+        clip_path: str | Path | None = None,
     ) -> MotionGenerator:
-        """Rebuild from a base-model checkpoint dict (see ``pretrain`` for its keys)."""
-        vae = MotionVAE(VAEConfig(**payload["vae_config"]))
+        """Rebuild from a base-model checkpoint dict (``to_payload``; ``pretrain`` for its keys).
+
+        ``clip_path``: SALAD's CLIP folder (needed for a SALAD payload without ``text_encoder``).
+        """
+        family = FAMILIES.get(payload.get("family", "bundled"))
+        if family is None:
+            raise ck.CheckpointError(f"unknown model family {payload.get('family')!r}")
+        vae, denoiser = family.build(payload["vae_config"], payload["denoiser_config"])
         vae.load_state_dict(_to_float(payload["vae"]))
-        denoiser = LatentDenoiser(DenoiserConfig(**payload["denoiser_config"]))
         denoiser.load_state_dict(_to_float(payload["denoiser"]))
         schedule = NoiseSchedule(**payload.get("schedule", {}))
         stats = {k: payload[k].float() for k in STAT_KEYS}
-        encoder = text_encoder or shared_text_encoder(device)
-        info = {k: payload.get(k) for k in ("epoch", "total_iter", "metrics", "created")}
-        return cls(vae, denoiser, schedule, stats, encoder, device, info)
+        clip_dir = Path(clip_path) if clip_path else None
+        encoder = _text_encoder(family, text_encoder, device, clip_dir)
+        info = {k: payload.get(k) for k in BASE_INFO_KEYS}
+        if "salad_options" in payload:  # a SALAD model's opt.txt, to write it back as SALAD's
+            info["salad_options"] = payload["salad_options"]
+        return cls(vae, denoiser, schedule, stats, encoder, device, info, family)
 
     def to_payload(self, half: bool = False) -> dict[str, Any]:
         """The base-model checkpoint dict (``half``: fp16 weights, to keep bundled files small)."""
@@ -177,6 +224,7 @@ class MotionGenerator:
 
         return {
             "kind": "base",
+            "family": self.family.name,
             "vae": weights(self.vae),
             "vae_config": asdict(self.vae.cfg),
             "denoiser": weights(self.denoiser),
@@ -186,7 +234,7 @@ class MotionGenerator:
             **{k: v for k, v in self.info.items() if v is not None and k != "name"},
         }
 
-    def with_denoiser(self, denoiser: LatentDenoiser) -> MotionGenerator:
+    def with_denoiser(self, denoiser: torch.nn.Module) -> MotionGenerator:
         """A generator sharing this one's VAE, text encoder and statistics, another denoiser."""
         clone = copy.copy(self)
         clone.denoiser = denoiser.to(self.device).eval()
@@ -196,13 +244,13 @@ class MotionGenerator:
 
     def latent_mask(self, lengths: Sequence[int]) -> torch.Tensor:
         """(B, N) bool: latent token n of item b is valid when n < ceil(length_b / 4)."""
-        tokens = self.vae.latent_lengths(lengths)  # (B,)
+        tokens = self.family.latent_lengths(lengths)  # (B,)
         steps = torch.arange(int(tokens.max()))
         return (steps[None] < tokens[:, None]).to(self.device)
 
     def initial_noise(self, count: int, num_tokens: int, seed: int) -> torch.Tensor:
         """(B, N, C) standard normal noise; item i from a generator seeded ``seed + i``."""
-        channels = self.denoiser.cfg.latent_dim
+        channels = self.family.latent_channels(self.denoiser)
         noise = [
             torch.randn(
                 MAX_LATENT_TOKENS, channels, generator=torch.Generator().manual_seed(seed + i)
@@ -212,18 +260,20 @@ class MotionGenerator:
         return torch.stack(noise)[:, :num_tokens].to(self.device)
 
     def denoise_fn(
-        self, latent_mask: torch.Tensor, denoiser: LatentDenoiser | None = None
+        self, latent_mask: torch.Tensor, denoiser: torch.nn.Module | None = None
     ) -> Callable[[torch.Tensor, torch.Tensor, TextBatch], torch.Tensor]:
         """The model function of the sampler: (x_t, t, text) -> v, with the latent mask bound.
 
-        A mask of batch B is repeated to match a batched cond+uncond call of size 2B.
+        ``denoiser``: this generator's (default) or a copy of it (ESD's teacher and student).
+        A mask of batch B is repeated to match a batched cond+uncond call of size 2B. On CUDA
+        the denoiser runs under bf16 autocast (v returned in float32).
         """
         model = denoiser or self.denoiser
 
         def fn(x_t: torch.Tensor, t: torch.Tensor, text: TextBatch) -> torch.Tensor:
             mask = latent_mask.repeat(x_t.shape[0] // latent_mask.shape[0], 1)  # (B', N)
             with autocast(self.device):
-                return model(x_t, t, text, mask).float()
+                return self.family.predict(model, x_t, t, text, mask).float()
 
         return fn
 
@@ -239,12 +289,17 @@ class MotionGenerator:
         prompts: Sequence[str],
         lengths: Sequence[int],
         seed: int = 0,
-        num_steps: int = DEFAULT_STEPS,
-        guidance_scale: float = DEFAULT_GUIDANCE,
+        num_steps: int | None = None,
+        guidance_scale: float | None = None,
         callback: Callable[[DDIMStep], None] | None = None,
-        denoiser: LatentDenoiser | None = None,
+        denoiser: torch.nn.Module | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Normalised latents z_0 (B, N, C) and the latent mask (B, N)."""
+        """Normalised latents z_0 (B, N, C) and the latent mask (B, N).
+
+        ``num_steps`` / ``guidance_scale`` None: the family's defaults (``sampler``). Latents
+        are multiplied by the mask after every step (SALAD's sampler; no effect on the valid
+        tokens of the bundled denoiser, which ignores padding).
+        """
         mask = self.latent_mask(lengths)
         x_t = self.initial_noise(len(prompts), mask.shape[1], seed)
         cond, uncond = self.encode_prompts(prompts)
@@ -252,10 +307,11 @@ class MotionGenerator:
             self.denoise_fn(mask, denoiser),
             x_t,
             self.schedule,
-            num_steps=num_steps,
-            guidance_scale=guidance_scale,
+            num_steps=self.sampler.steps if num_steps is None else num_steps,
+            guidance_scale=self.sampler.guidance if guidance_scale is None else guidance_scale,
             cond=cond,
             uncond=uncond,
+            mask=mask,
             callback=callback,
         )
         return z0 * mask[..., None], mask
@@ -264,8 +320,8 @@ class MotionGenerator:
     def decode(self, latents: torch.Tensor, lengths: Sequence[int]) -> tuple[np.ndarray, ...]:
         """Normalised latents (B, N, C) -> features (B, T_max, 263) and joints (B, T_max, 22, 3)."""
         z = latents * self.stats["latent_std"] + self.stats["latent_mean"]
-        tokens = self.vae.latent_lengths(lengths).to(self.device)  # (B,)
-        normalised = self.vae.decode(z, tokens)  # (B, 4N, 263)
+        tokens = self.family.latent_lengths(lengths).to(self.device)  # (B,)
+        normalised = self.family.decode(self.vae, z, tokens)  # (B, 4N, 263)
         features = normalised * self.stats["feature_std"] + self.stats["feature_mean"]
         features = features[:, : max(lengths)].float()
         joints = features_to_joints(features)  # (B, T_max, 22, 3)
@@ -281,7 +337,7 @@ class MotionGenerator:
         mean = self.stats["feature_mean"].cpu().numpy()
         std = self.stats["feature_std"].cpu().numpy()
         normalised = [((np.asarray(c) - mean) / std).astype(np.float32) for c in clips]
-        latents = encode_latents(self.vae, normalised, self.device)
+        latents = self.family.encode(self.vae, normalised, self.device)
         lat_mean, lat_std = self.stats["latent_mean"].cpu(), self.stats["latent_std"].cpu()
         return [(z - lat_mean) / lat_std for z in latents]
 
@@ -291,11 +347,12 @@ class MotionGenerator:
         lengths: Sequence[int] | None = None,
         seconds: float | Sequence[float] | None = None,
         seed: int = 0,
-        num_steps: int = DEFAULT_STEPS,
-        guidance_scale: float = DEFAULT_GUIDANCE,
+        num_steps: int | None = None,
+        guidance_scale: float | None = None,
         callback: Callable[[DDIMStep], None] | None = None,
     ) -> GeneratedMotion:
-        """Motions for ``prompts`` with ``lengths`` (frames) or ``seconds`` (one or per prompt)."""
+        """Motions for ``prompts`` with ``lengths`` (frames) or ``seconds`` (one or per prompt);
+        ``num_steps`` / ``guidance_scale`` None: the family's defaults."""
         prompts = [str(p) for p in prompts]
         if not prompts:
             raise ValueError("give at least one prompt")
@@ -320,7 +377,45 @@ def _to_float(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
 
 
-def apply_denoiser_overlay(denoiser: LatentDenoiser, payload: dict[str, Any]) -> LatentDenoiser:
+def _text_encoder(
+    family: ModelFamily, given: Any, device: torch.device, clip_dir: Path | None
+) -> Any:
+    """``given`` if it suits ``family``, else the family's shared encoder on ``device``."""
+    if given is not None and family.is_text_encoder(given):
+        return given
+    if family is BUNDLED:
+        return shared_text_encoder(device)
+    if clip_dir is None:
+        raise ck.CheckpointError(
+            "a SALAD model needs its CLIP text encoder: pass clip_path=<the local "
+            f"{CLIP_FOLDER} folder> (or a ClipTextEncoder)"
+        )
+    try:
+        return shared_clip_encoder(clip_dir, device)
+    except FileNotFoundError as err:
+        raise ck.CheckpointError(str(err)) from None
+
+
+def _rebuild(
+    cls: type[MotionGenerator],
+    name: str,
+    payload: dict[str, Any],
+    device: torch.device,
+    text_encoder: Any,
+    clip_dir: Path,
+) -> MotionGenerator:
+    """``cls.from_payload`` with a foreign architecture reported as one CheckpointError line."""
+    try:
+        return cls.from_payload(payload, device, text_encoder, clip_dir)
+    except ARCHITECTURE_ERRORS as err:
+        first = (str(err).strip().splitlines() or [""])[0][:200]
+        raise ck.CheckpointError(
+            f"{name}: the checkpoint does not fit this project's model architecture "
+            f"({type(err).__name__}: {first})"
+        ) from None
+
+
+def apply_denoiser_overlay(denoiser: torch.nn.Module, payload: dict[str, Any]) -> torch.nn.Module:
     """Copy of ``denoiser`` with the parameters stored in an ESD checkpoint written over it.
 
     ESD checkpoints store only the parameters they trained (``payload["denoiser"]``); every key

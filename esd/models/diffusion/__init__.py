@@ -6,7 +6,6 @@ The names below are re-exported so that ``from esd.models.diffusion import ddim_
 
 from esd.models.diffusion.sampling import (
     MIN_DDIM_STEPS,
-    SPACINGS,
     DDIMStep,
     DenoiseFn,
     classifier_free_guidance,
@@ -17,6 +16,7 @@ from esd.models.diffusion.sampling import (
 )
 from esd.models.diffusion.schedule import (
     SCHEDULES,
+    SPACINGS,
     TRAIN_STEPS,
     NoiseSchedule,
     eps_from_v,

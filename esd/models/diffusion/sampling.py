@@ -20,11 +20,16 @@ from dataclasses import dataclass
 
 import torch
 
-from esd.models.diffusion.schedule import TRAIN_STEPS, NoiseSchedule, eps_from_v, x0_from_v
+from esd.models.diffusion.schedule import (
+    SPACINGS,
+    TRAIN_STEPS,
+    NoiseSchedule,
+    eps_from_v,
+    x0_from_v,
+)
 from esd.models.text.batch import TextBatch
 
 MIN_DDIM_STEPS = 10  # fewer steps than this give visibly broken motions
-SPACINGS = ("trailing", "leading")
 DenoiseFn = Callable[[torch.Tensor, torch.Tensor, TextBatch], torch.Tensor]
 
 
@@ -110,7 +115,7 @@ def ddim_sample(
     guidance_scale: float,
     cond: TextBatch,
     uncond: TextBatch | None = None,
-    spacing: str = "trailing",
+    spacing: str | None = None,
     mask: torch.Tensor | None = None,
     callback: Callable[[DDIMStep], None] | None = None,
     stop_at: int | None = None,
@@ -120,13 +125,15 @@ def ddim_sample(
     ``denoise_fn(x_t (B', N, C), t (B',), text) -> v (B', N, C)`` with the latent mask bound by
     the caller. With guidance (``guidance_scale != 1``) the conditional and null passes run as
     ONE call of batch 2B (rows 0..B-1 = ``cond``, B..2B-1 = ``uncond``) and are combined by
-    ``classifier_free_guidance``; at scale 1 only the conditional pass runs. ``mask`` (B, N)
+    ``classifier_free_guidance``; at scale 1 only the conditional pass runs. ``spacing``: the
+    timestep spacing (default: the schedule's, ``schedule.spacing``). ``mask`` (B, N)
     bool: x is multiplied by it after every update (SALAD's sampler; valid tokens are unchanged
     for a denoiser that ignores padding). ``stop_at = k`` (0 <= k <= S) returns x_t after k
     updates (the input of step k, at timestep ``ddim_timesteps(S)[k]``) instead of x0;
     callbacks run for steps 0..k-1. Everything runs on x_T's device and dtype.
     """
     guided = _check_sampler_args(x_T, guidance_scale, cond, uncond, mask)
+    spacing = schedule.spacing if spacing is None else spacing
     timesteps = ddim_timesteps(num_steps, schedule.num_steps, spacing).to(x_T.device)
     end = num_steps if stop_at is None else _check_stop_at(stop_at, num_steps)
     text = TextBatch.cat(cond, uncond) if guided else cond

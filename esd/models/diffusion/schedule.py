@@ -22,6 +22,7 @@ from typing import Any
 import torch
 
 SCHEDULES = ("cosine", "linear", "scaled_linear")
+SPACINGS = ("trailing", "leading")  # DDIM timestep spacings (see sampling.ddim_timesteps)
 TRAIN_STEPS = 1000  # diffusion steps of the training schedule (the most DDIM can take)
 BETA_RANGES = {  # (beta_start, beta_end) defaults of the beta-based curves
     "linear": (1e-4, 0.02),  # DDPM (Ho et al. 2020), for 1000 steps
@@ -70,6 +71,8 @@ class NoiseSchedule:
     the config, not the table). ``cosine`` and ``linear`` tables are computed in float64 and
     rounded; ``scaled_linear`` is float32 throughout (alpha_bar = cumprod(1 - beta),
     alpha = alpha_bar ** 0.5, sigma = (1 - alpha_bar) ** 0.5), bitwise as diffusers' DDIM.
+    ``spacing`` is the DDIM timestep spacing samplers use on this schedule by default (like
+    diffusers' ``timestep_spacing``, it belongs to the model: SALAD was tuned with "leading").
     """
 
     def __init__(
@@ -78,6 +81,7 @@ class NoiseSchedule:
         kind: str = "cosine",
         beta_start: float | None = None,
         beta_end: float | None = None,
+        spacing: str = "trailing",
     ) -> None:
         if kind not in SCHEDULES:
             raise ValueError(f"unknown schedule {kind!r}; choose one of {', '.join(SCHEDULES)}")
@@ -85,8 +89,11 @@ class NoiseSchedule:
             raise ValueError(f"num_steps must be >= 2, got {num_steps}")
         if kind == "cosine" and (beta_start is not None or beta_end is not None):
             raise ValueError("the cosine schedule takes no beta_start / beta_end")
+        if spacing not in SPACINGS:
+            raise ValueError(f"unknown spacing {spacing!r}; choose one of {', '.join(SPACINGS)}")
         self.num_steps = int(num_steps)  # T, the number of training timesteps
         self.kind = kind  # name of the alpha_bar curve
+        self.spacing = spacing  # default DDIM timestep spacing
         default = BETA_RANGES.get(kind, (None, None))
         self.beta_start = default[0] if beta_start is None else float(beta_start)  # beta_0
         self.beta_end = default[1] if beta_end is None else float(beta_end)  # beta_{T-1}
@@ -113,10 +120,13 @@ class NoiseSchedule:
         return self.beta_start, self.beta_end
 
     def config(self) -> dict[str, Any]:
-        """The constructor arguments (betas only for the beta-based curves)."""
+        """The constructor arguments (betas only for the beta-based curves, spacing only when
+        not "trailing": the bundled family's stored configs stay as they were)."""
         config: dict[str, Any] = {"num_steps": self.num_steps, "kind": self.kind}
         if self.kind != "cosine":
             config.update(beta_start=self.beta_start, beta_end=self.beta_end)
+        if self.spacing != "trailing":
+            config["spacing"] = self.spacing
         return config
 
     def to(self, device: torch.device | str) -> NoiseSchedule:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from esd.common.files import atomic_write
+from esd.models.checkpoints import CheckpointError
 
 BANNER = "------------ Options -------------"
 END = "-------------- End ----------------"
@@ -35,7 +36,7 @@ DATASET_CONSTANTS = {  # what SALAD's get_opt sets from dataset_name
 }
 
 
-class SaladOptionsError(ValueError):
+class SaladOptionsError(CheckpointError):
     """A SALAD option file is missing, or describes something this project cannot run."""
 
 
