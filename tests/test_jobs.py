@@ -8,6 +8,7 @@ import time
 import pytest
 import torch
 
+from esd.workbench import jobs
 from esd.workbench.jobs import (
     FAILED,
     FINISHED,
@@ -109,6 +110,16 @@ def test_a_job_leaves_the_torch_thread_count_to_the_program() -> None:
         assert torch.get_num_threads() == chosen and threads_of_a_new_thread() == chosen
     finally:
         torch.set_num_threads(before)
+
+
+def test_an_ended_job_gives_its_free_memory_back(monkeypatch) -> None:
+    calls: list[str] = []
+    monkeypatch.setattr(jobs, "release_free_memory", lambda: calls.append("released"))
+    job = BackgroundJob("training")
+    job.start(lambda job: JobOutcome(FINISHED, "done"), None, "go")
+    assert job.wait(TIMEOUT) and calls == ["released"]
+    job.start(lambda job: 1 / 0, None, "go again")  # a failing job releases too
+    assert job.wait(TIMEOUT) and job.snapshot().state == FAILED and len(calls) == 2
 
 
 def test_stop_is_cooperative_and_ends_stopped() -> None:

@@ -1,4 +1,7 @@
 import platform
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -40,6 +43,34 @@ def test_set_torch_threads_holds_for_threads_started_afterwards():
         torch.set_num_threads(before)
 
 
+BURST = """
+import sys
+from esd.common import runtime
+
+def resident_mib():
+    return int(open("/proc/self/statm").read().split()[1]) * 4096 / 2**20
+
+assert runtime.tune_cpu_allocator()
+blocks = [None] * 24
+before = resident_mib()
+for i in range(24):  # 192 MiB in 8 MiB blocks: under the mmap threshold, so from the heap
+    blocks[i] = bytearray(8 << 20)
+for i in reversed(range(24)):  # freed from the top down
+    blocks[i] = None
+kept = resident_mib() - before
+assert runtime.release_free_memory()
+print(kept, resident_mib() - before)
+"""
+
+
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc-only")
-def test_tune_cpu_allocator_applies_on_glibc():
-    assert runtime.tune_cpu_allocator() is True
+def test_the_tuned_allocator_keeps_a_bounded_heap_and_releases_it():
+    """In a fresh process (mallopt is process-wide): a freed 192 MiB burst stays resident only
+    up to the trim threshold (the former 1 GiB kept all of it), and release gives it back."""
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, "-c", BURST], cwd=root, capture_output=True, text=True, check=True
+    )
+    kept, released = (float(v) for v in out.stdout.split())
+    assert kept < runtime.HEAP_TRIM_THRESHOLD / 2**20 < 192
+    assert released < 16

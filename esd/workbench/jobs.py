@@ -6,7 +6,9 @@ Stopping is cooperative: ``stop()`` sets a ``threading.Event`` that the work che
 steps (Gradio's ``cancels=`` cannot interrupt a thread). A failing job never takes the server
 down: any exception ends it in state ``failed`` with a one-line message. A job changes no
 process-wide setting: torch's thread count is set once at start-up by the program
-(``esd.common.runtime.set_torch_threads``), never from a job thread.
+(``esd.common.runtime.set_torch_threads``), never from a job thread. When a job ends, the
+memory it freed goes back to the system (``esd.common.runtime.release_free_memory``), so an
+idle server holds its live data only.
 
 States::
 
@@ -26,6 +28,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from esd.common.errors import one_line
+from esd.common.runtime import release_free_memory
 
 IDLE = "idle"
 PREPARING = "preparing"
@@ -227,6 +230,7 @@ class BackgroundJob:
         finally:
             if self.active:  # BaseException (e.g. SystemExit) inside the work
                 self._finish(FAILED, f"{self.kind} was interrupted", error="interrupted")
+            release_free_memory()  # the job's buffers are garbage now: give them back
 
     @staticmethod
     def _check_fields(changes: dict[str, Any]) -> None:
