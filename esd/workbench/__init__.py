@@ -1,1 +1,3 @@
-"""The service the Gradio UI drives: jobs, models, comparison, export, user input, presentation."""
+"""The service the Gradio UI drives (``service.Workbench``, the facade), one module per concern:
+catalogue (models), run_folders, jobs and tasks (training / evaluation threads),
+evaluation_setup, comparison, export, user_input (requests, limits) and presentation."""

@@ -98,6 +98,9 @@ class Workbench:
     "auto" (CUDA when available), "cpu" or "cuda". ``text_encoder``: shared by every model
     (default: the process-wide one). ``motion_writers``: the BVH / mesh / NPY writers of
     ``export_motion`` (app.py passes ``viz.export``); without them motion exports are refused.
+
+    Parts: ``models`` (the ``ModelCatalogue``), ``contexts`` (evaluator and reference set),
+    ``training`` and ``evaluation`` (the two ``BackgroundJob``; one runs at a time).
     """
 
     def __init__(
