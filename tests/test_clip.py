@@ -41,7 +41,8 @@ def only(folder: Path, tmp: Path, weights: str) -> Path:
 @pytest.mark.parametrize("weights", ["model.safetensors", "pytorch_model.bin"])
 def test_states_and_mask_match_salad(clip_dir, reference, tmp_path, weights) -> None:
     """``text_model(ids).last_hidden_state`` with no attention mask, from either weight file
-    (the legacy .bin carries position_ids and loads with weights_only=True)."""
+    (the legacy .bin carries position_ids and loads with weights_only=True). Mutant killed:
+    the tokenizer's mask passed to the text model (the pad positions' states change)."""
     encoder = ClipTextEncoder(only(clip_dir, tmp_path, weights))
     captions = [str(c) for c in reference["captions"]]
     ids, mask = encoder.tokenize(captions)

@@ -138,6 +138,7 @@ def test_schedule_rejects_unknown_kind_and_bad_betas() -> None:
 
 
 def test_parameterisations_round_trip() -> None:
+    """Mutant killed: eps_from_v with a minus sign (eps = sigma x_t - alpha v)."""
     x0, eps = noise(1, (64, N, C)), noise(2, (64, N, C))
     t = torch.linspace(0, 999, 64).long()
     x_t = D.q_sample(SCHEDULE, x0, t, eps)
@@ -150,7 +151,8 @@ def test_parameterisations_round_trip() -> None:
 def test_v_and_eps_distances_differ_by_one_plus_inverse_snr(kind: str) -> None:
     """At fixed x_t: ||v_a - v_b||^2 = ||eps_a - eps_b||^2 (1 + 1/SNR_t), SNR = abar / (1 - abar)
     (the weighting that turns ESD's v-loss into its eps-loss). SNR from alpha_bar in float64.
-    Mutants killed: eps_from_v with alpha and sigma swapped; eps_from_v with a minus sign."""
+    Mutant killed: eps_from_v with alpha and sigma swapped (a sign error keeps distances: the
+    round trip above kills that one)."""
     schedule = D.NoiseSchedule(kind=kind)
     t = torch.tensor([0, 10, 250, 500, 750, 990])
     x_t = noise(10, (len(t), N, C))

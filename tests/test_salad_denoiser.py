@@ -80,7 +80,8 @@ def test_esd_x_trains_exactly_the_cross_attention_projections() -> None:
 
 
 def test_forward_matches_salad(fixture_denoiser, reference, text) -> None:
-    """Masked, unmasked, unconditional ("" states) and single (0-dim t) passes, <= 1e-5."""
+    """Masked, unmasked, unconditional ("" states) and single (0-dim t) passes, <= 1e-5.
+    Mutants killed: FiLM's (scale, shift) swapped, the timestep sinusoid ordered [sin, cos]."""
     x, t = torch.from_numpy(reference["x"]), torch.from_numpy(reference["timesteps"])
     lengths = torch.from_numpy(reference["len_mask"])
     states, mask = text(reference["texts"])

@@ -67,7 +67,8 @@ def test_text2motion_path_matches_every_step(generator: MotionGenerator, referen
 
 
 def test_evaluation_path_matches(generator: MotionGenerator, reference) -> None:
-    """Batched CFG with the length mask after every step, noise after the extra draw."""
+    """Batched CFG with the length mask after every step, noise after the extra draw.
+    Mutant killed: no length mask after each step."""
     lengths = reference["batch_m_lens"].tolist()
     x_T = replay_noise(2, 16, int(reference["batch_seed"]))
     assert np.array_equal(latents(x_T), reference["batch_noise"])  # bitwise

@@ -99,6 +99,7 @@ def test_encoder_matches_salad(fixture_vae: SaladVAE, reference: dict[str, np.nd
 
 
 def test_decoder_matches_salad(fixture_vae: SaladVAE, reference: dict[str, np.ndarray]) -> None:
+    """<= 1e-5. Mutant killed: STUnpool normalised like STPool (a mean, not SALAD's sum)."""
     with torch.no_grad():
         for latent, out in (("z", "recon_from_z"), ("mu", "recon_from_mu")):
             recon = fixture_vae.decode(torch.from_numpy(reference[latent]))

@@ -26,6 +26,11 @@ rely on, for every family:
   ``select_parameters`` works) and has a ``cfg`` dataclass; ``family.name`` and
   ``info`` (SALAD: ``salad_options``, the opt.txt to write an unlearned denoiser back with
   ``esd.models.salad.folder.write_salad_model``).
+
+Family-specific (go through the generator or ``family``, not around them): the VAE's own API
+(``MotionVAE.decode(z, tokens)`` vs ``SaladVAE.decode(z)`` on (B, N, 7, 32)), the denoiser's
+forward signature, and the text encoder class (MiniLM vs CLIP: ``from_checkpoint`` picks the
+model's own when the one passed in belongs to the other family).
 """
 
 from __future__ import annotations
