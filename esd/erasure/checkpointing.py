@@ -3,8 +3,12 @@
 A checkpoint (kind ``"esd"``) holds only the trained parameters of the denoiser (an overlay on
 its base, ``esd.models.generator.apply_denoiser_overlay``), the denoiser config, the base's
 reference (name, checkpoint file, fingerprint), the ``ESDConfig``, the epoch, the step count, the
-loss history and, in ``latest.tar``, the optimizer state. Files are written atomically
-(``esd.models.checkpoints.save_checkpoint``).
+loss history (bounded: ``esd.erasure.history``) and, in ``latest.tar``, the optimizer state.
+Files are written atomically (``esd.models.checkpoints.save_checkpoint``).
+
+Bounds and guards: only the last ``KEEP_EPOCH_FILES`` ``net_e_XX.tar`` are kept (older ones are
+deleted when a new one is written; ``latest.tar`` always holds the newest state), and weights
+that are not finite are never written (``NonFiniteError``).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 import torch
 
 from esd.erasure.config import ESDConfig
+from esd.erasure.history import LossHistory
 from esd.models import checkpoints as ck
 from esd.models.bundled.denoiser import LatentDenoiser
 
@@ -26,7 +31,13 @@ RESUME_MUST_MATCH = tuple(
     f.name for f in fields(ESDConfig) if f.name not in ("epochs", "iterations")
 )
 
-Saver = Callable[[int, int, list[float], bool], None]  # (step, epoch, losses, epoch_file)
+KEEP_EPOCH_FILES = 10  # newest net_e_XX.tar kept per run (the seed's 10 epochs: all of them)
+
+Saver = Callable[[int, int, LossHistory, bool], None]  # (step, epoch, losses, epoch_file)
+
+
+class NonFiniteError(ValueError):
+    """Training produced a non-finite loss or weights; nothing of it is saved."""
 
 
 def make_saver(
@@ -36,34 +47,50 @@ def make_saver(
     cfg: ESDConfig,
     base_ref: dict[str, Any],
     optimizer: torch.optim.Optimizer,
+    total_steps: int | None = None,
 ) -> Saver:
     """A function that writes latest.tar (and net_e_XX.tar) for the current student state.
 
-    Without a run folder (``run`` None) the function does nothing.
+    ``total_steps``: the steps planned (stored, so a reader tells a finished run from a
+    stopped one). Without a run folder (``run`` None) the function does nothing.
     """
 
-    def save(step: int, epoch: int, losses: list[float], epoch_file: bool) -> None:
+    def save(step: int, epoch: int, losses: LossHistory, epoch_file: bool) -> None:
         if run is None:
             return
         chosen = set(names)
+        weights = {k: v.detach().cpu() for k, v in student.state_dict().items() if k in chosen}
+        bad = [k for k, v in weights.items() if not bool(torch.isfinite(v).all())]
+        if bad:
+            raise NonFiniteError(f"step {step}: non-finite weights in {bad[0]}; nothing saved")
         payload = {
             "kind": "esd",
-            "denoiser": {
-                k: v.detach().cpu() for k, v in student.state_dict().items() if k in chosen
-            },
+            "denoiser": weights,
             "denoiser_config": asdict(student.cfg),
             "base": base_ref,
             "esd": asdict(cfg),
             "epoch": epoch,
             "total_iter": step,
-            "losses": losses,
+            "total_steps": total_steps,
+            **losses.state(),
             "created": time.strftime("%Y-%m-%d %H:%M:%S"),
         }
         if epoch_file:
             ck.save_checkpoint(payload, run.epoch_checkpoint(epoch))
+            prune_epoch_files(run, epoch)
         ck.save_checkpoint({**payload, "optimizer": optimizer.state_dict()}, run.latest)
 
     return save
+
+
+def prune_epoch_files(run: ck.RunPaths, newest: int, keep: int | None = None) -> None:
+    """Delete the run's net_e_XX.tar older than the ``keep`` (default ``KEEP_EPOCH_FILES``)
+    newest epochs, counting back from epoch ``newest``."""
+    keep = KEEP_EPOCH_FILES if keep is None else keep
+    for path in run.model_dir.glob("net_e_*.tar"):
+        number = path.stem.removeprefix("net_e_")
+        if number.isdigit() and int(number) <= newest - keep:
+            path.unlink(missing_ok=True)
 
 
 def resume_state(

@@ -1,7 +1,19 @@
 """The settings of one erasure: ``ESDConfig``, its limits, the documented recipe and the checks.
 
 Every ESD checkpoint stores its ``ESDConfig`` (``asdict``), so a run rebuilds and resumes from
-its own file. ``validate_config`` refuses a bad setting with one actionable line (ValueError).
+its own file. ``validate_config`` refuses a bad setting with one actionable line (ValueError);
+``esd.erasure.budget`` refuses a run too large for the machine before any work starts.
+
+Length of a run (``esd.erasure.loop.total_steps``), with n = the number of target concepts:
+
+* ``iterations`` set: n x ``iterations`` optimizer steps (the work scales with the concepts);
+* else ``epochs`` x an epoch, where an epoch is the seed's pass over the base's training split:
+  n x ceil(``train_clips`` / ``batch_size``) iterations (``esd.erasure.epochs``; the CLI fills
+  ``train_clips`` from ``--data_root`` or from what the base model records); ``train_clips``
+  None: one pass over the source's x_t samples instead.
+
+Either way x_t comes from the source (``xt_source``); each batch holds equal shares of every
+prompt's samples, and the pool holds ``trajectories`` trajectories per target concept.
 """
 
 from __future__ import annotations
@@ -27,11 +39,12 @@ class ESDConfig:
     negative_guidance: float = 1.0  # eta: 1 moves the concept to "unconditional", >1 pushes away
     method: str = "esd-x"  # trained parameters: esd-x (cross-attention), esd-u (the rest), full
     lr: float = 1e-5  # Adam learning rate (the seed's default)
-    epochs: int = 10  # passes over the x_t samples (see esd.erasure.loop)
-    iterations: int | None = None  # total optimizer steps; overrides epochs when set
+    epochs: int = 10  # epochs of the run (an epoch: see the module docstring)
+    iterations: int | None = None  # optimizer steps per concept; overrides epochs when set
+    train_clips: int | None = None  # the base's training clips (epoch length); None: x_t samples
     batch_size: int = 128  # x_t samples per step
     xt_source: str = "pool"  # pool | teacher | data
-    trajectories: int = 32  # teacher trajectories in the pool (and per epoch for teacher)
+    trajectories: int = 32  # teacher trajectories per concept in the pool
     ddim_steps: int = 50  # DDIM steps of the teacher's trajectories
     start_guidance: float = 3.0  # CFG scale of the teacher when it generates x_t (ESD authors: 3)
     seconds: tuple[float, float] = (2.0, 6.0)  # length range of the generated trajectories
@@ -85,6 +98,13 @@ def _check_sizes(cfg: ESDConfig) -> None:
     for name in ("batch_size", "epochs", "trajectories"):
         if int(getattr(cfg, name)) < 1:
             raise ValueError(f"{name} must be at least 1, got {getattr(cfg, name)}")
+    if cfg.train_clips is not None and cfg.train_clips < 1:
+        raise ValueError(f"train_clips must be at least 1, got {cfg.train_clips}")
+    if cfg.trajectories * len(cfg.concepts) < len(cfg.prompts):
+        raise ValueError(
+            f"{len(cfg.prompts)} prompts need at least {len(cfg.prompts)} pool trajectories, got "
+            f"{cfg.trajectories} per concept: raise trajectories"
+        )
     if int(cfg.batch_size) > MAX_BATCH_SIZE:
         raise ValueError(
             f"batch_size must be at most {MAX_BATCH_SIZE}, got {cfg.batch_size} (larger batches "

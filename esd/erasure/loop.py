@@ -3,12 +3,18 @@
 Each optimizer step takes batch ``step`` of the x_t source (``esd.erasure.sources``), moves the
 student towards the ESD target (``esd.erasure.objective``), plus the weighted preservation term
 on anchor prompts when asked, and reports an ``ESDStep``. With a run folder it saves
-``net_e_XX.tar`` after every epoch and ``latest.tar`` after every epoch, on stop and at the end
-(``esd.erasure.checkpointing``); a resumed run draws the batches it would have drawn, because
-every batch depends only on the seed and the step.
+``net_e_XX.tar`` after every epoch (the newest ``KEEP_EPOCH_FILES``) and ``latest.tar`` after
+every epoch, on stop and at the end (``esd.erasure.checkpointing``); a resumed run draws the
+batches it would have drawn, because every batch depends only on the seed and the step.
 
-An epoch is one pass over the x_t samples: ``trajectories * ddim_steps`` points for pool and
-teacher, the concept's clips for data; ``iterations`` overrides ``epochs``.
+Length (``total_steps``), n = the number of target concepts: n x ``iterations`` when set, else
+``epochs`` x an epoch of n x ceil(``train_clips`` / batch) iterations (``esd.erasure.epochs``),
+or of one pass over the x_t samples when ``train_clips`` is None.
+
+Before any work the run's size is checked against the budgets (``esd.erasure.budget``). A set
+``stop`` ends the loop before the next step, and the pool's building between teacher DDIM
+steps: with no step taken nothing is written. A non-finite loss or weight ends the run with
+``NonFiniteError`` before the optimizer applies it (nothing of it is saved).
 """
 
 from __future__ import annotations
@@ -24,11 +30,20 @@ from typing import Any
 
 import torch
 
-from esd.erasure.checkpointing import make_saver, resume_state
+from esd.erasure.budget import anchor_trajectories, check_budget, run_size
+from esd.erasure.checkpointing import NonFiniteError, make_saver, resume_state
 from esd.erasure.config import ESDConfig, validate_config
+from esd.erasure.epochs import iterations_per_epoch
+from esd.erasure.history import LossHistory
 from esd.erasure.objective import esd_loss, preservation_loss
 from esd.erasure.parameters import fingerprint, freeze, prepare_student
-from esd.erasure.sources import PoolSource, XtSource, make_source
+from esd.erasure.sources import (
+    PoolSource,
+    PreparationStopped,
+    XtSource,
+    make_source,
+    trajectory_lengths_max,
+)
 from esd.models import checkpoints as ck
 from esd.models.bundled.denoiser import LatentDenoiser
 from esd.models.generator import MotionGenerator
@@ -52,15 +67,46 @@ class ESDResult:
     student: LatentDenoiser  # the unlearned denoiser (eval mode)
     steps_done: int  # optimizer steps done, resumed ones included
     total_steps: int  # optimizer steps planned
-    stopped: bool  # True when the stop event ended the loop early
-    losses: list[float] = field(default_factory=list)
+    stopped: bool  # True when the stop event ended the run early
+    losses: list[float] = field(default_factory=list)  # bounded history (esd.erasure.history)
     trainable: int = 0  # number of trained scalars
-    checkpoint: Path | None = None  # latest.tar, when a run folder was given
+    checkpoint: Path | None = None  # latest.tar, when a run folder holds one
+    loss_stride: int = 1  # steps per value of ``losses``
+    final_loss: float | None = None  # the last step's loss (None: no step taken)
 
 
-def total_steps(cfg: ESDConfig, iterations_per_epoch: int) -> int:
-    """Optimizer steps of the run: ``iterations`` if set, else epochs x iterations per epoch."""
-    return cfg.iterations if cfg.iterations is not None else cfg.epochs * iterations_per_epoch
+def epoch_length(cfg: ESDConfig, samples: int) -> int:
+    """Iterations per epoch: n x ceil(train_clips / batch), else ceil(samples / batch)."""
+    if cfg.train_clips is not None:
+        return iterations_per_epoch(cfg.train_clips, cfg.batch_size, len(cfg.concepts))
+    return max(1, math.ceil(samples / cfg.batch_size))
+
+
+def total_steps(cfg: ESDConfig, per_epoch: int) -> int:
+    """Optimizer steps of the run: n x ``iterations`` if set, else epochs x ``per_epoch``."""
+    if cfg.iterations is not None:
+        return cfg.iterations * len(cfg.concepts)
+    return cfg.epochs * per_epoch
+
+
+def source_samples(cfg: ESDConfig, data_latents: Sequence[torch.Tensor] | None) -> int:
+    """x_t samples per pass of ``cfg``'s source, known before it is built."""
+    if cfg.xt_source == "data":
+        return len(data_latents or [])
+    return cfg.trajectories * len(cfg.concepts) * cfg.ddim_steps
+
+
+def plan_run(
+    base: MotionGenerator, cfg: ESDConfig, data_latents: Sequence[torch.Tensor] | None = None
+) -> tuple[int, int]:
+    """(total steps, iterations per epoch) of ``cfg``; raises BudgetError for a run too large."""
+    validate_config(cfg)
+    per_epoch = epoch_length(cfg, source_samples(cfg, data_latents))
+    total = total_steps(cfg, per_epoch)
+    tokens = base.latent_mask([trajectory_lengths_max(cfg)]).shape[1]
+    channels = base.initial_noise(1, 1, 0).shape[-1]
+    check_budget(cfg, run_size(cfg, total, tokens, channels))
+    return total, per_epoch
 
 
 def run_esd(
@@ -78,10 +124,11 @@ def run_esd(
 
     With ``run`` given, writes ``model/net_e_XX.tar`` after every epoch and ``model/latest.tar``
     after every epoch, on stop and at the end (atomic writes); ``resume`` continues from
-    latest.tar. ``stop`` is checked before every step. ``base_ref`` ({"name", "ckpt"}) is stored
-    in the checkpoints so that the unlearned model can be rebuilt from its base.
+    latest.tar. ``stop`` is checked before every step and while x_t is prepared. ``base_ref``
+    ({"name", "ckpt"}) is stored in the checkpoints so that the unlearned model can be rebuilt
+    from its base. Raises ValueError (BudgetError, NonFiniteError) with a one-line message.
     """
-    validate_config(cfg)
+    total, per_epoch = plan_run(base, cfg, data_latents)
     began = time.monotonic()
     status = on_status or (lambda message: None)
     teacher = freeze(copy.deepcopy(base.denoiser))
@@ -89,41 +136,61 @@ def run_esd(
     params = [p for n, p in student.named_parameters() if n in set(names)]
     optimizer = torch.optim.Adam(params, lr=cfg.lr)
     state = resume_state(run, cfg, student, optimizer) if resume else None
+    history = LossHistory.from_state(state) if state else LossHistory()
+    step = first = state["total_iter"] if state else 0
+    trainable = sum(p.numel() for p in params)
+
+    def result(stopped: bool) -> ESDResult:
+        latest = run.latest if run is not None and run.latest.is_file() else None
+        return ESDResult(
+            student.eval(), step, total, stopped, list(history.values), trainable, latest,
+            history.stride, history.last,
+        )  # fmt: skip
+
     status(f"preparing x_t ({cfg.xt_source})")
-    source = make_source(base, teacher, cfg, data_latents)
-    anchors = _anchor_source(base, teacher, cfg)
-    per_epoch = source.iterations_per_epoch
-    total = total_steps(cfg, per_epoch)
-    step, losses = (state["total_iter"], list(state["losses"])) if state else (0, [])
+    try:
+        source = make_source(base, teacher, cfg, data_latents, stop)
+        anchors = _anchor_source(base, teacher, cfg, stop)
+    except PreparationStopped:
+        status("stopped while preparing x_t: no step taken, nothing saved")
+        return result(stopped=True)
     ref = {**(base_ref or {}), "fingerprint": fingerprint(teacher)}
-    save = make_saver(run, student, names, cfg, ref, optimizer)
-    status(f"training {len(params)} tensors ({sum(p.numel() for p in params):,} scalars)")
+    save = make_saver(run, student, names, cfg, ref, optimizer, total)
+    status(f"training {len(params)} tensors ({trainable:,} scalars), {total} steps")
     while step < total:
         if stop is not None and stop.is_set():
             break
         loss = _train_step(base, student, optimizer, source, anchors, cfg, step)
+        _check_finite(params, step + 1)
         step += 1
-        losses.append(loss)
+        history.append(loss)
         epoch = math.ceil(step / per_epoch)
         if step % per_epoch == 0 or step == total:
-            save(step, epoch, losses, epoch_file=step % per_epoch == 0)
+            save(step, epoch, history, step % per_epoch == 0)
         if on_step is not None:
             on_step(ESDStep(step, total, epoch, loss, time.monotonic() - began))
-    stopped = step < total
-    if stopped:
-        save(step, math.ceil(step / per_epoch), losses, epoch_file=False)
-    trainable = sum(p.numel() for p in params)
-    path = run.latest if run is not None else None
-    return ESDResult(student.eval(), step, total, stopped, losses, trainable, path)
+    if step < total and step > first and step % per_epoch != 0:
+        save(step, math.ceil(step / per_epoch), history, False)
+    return result(stopped=step < total)
+
+
+def _check_finite(params: list[torch.Tensor], step: int) -> None:
+    """Raise NonFiniteError when a trained weight is no longer finite after ``step``."""
+    if not all(bool(torch.isfinite(p).all()) for p in params):
+        raise NonFiniteError(
+            f"training diverged at step {step}: the weights are no longer finite; lower the "
+            "learning rate (--unlearn_lr); nothing of this step was saved"
+        )
 
 
 def _anchor_source(
-    base: MotionGenerator, teacher: LatentDenoiser, cfg: ESDConfig
+    base: MotionGenerator, teacher: LatentDenoiser, cfg: ESDConfig, stop: threading.Event | None
 ) -> PoolSource | None:
     """A pool of teacher trajectories of the anchor prompts (seed + 1), when preservation is on."""
     if cfg.preservation_weight <= 0:
         return None
-    return PoolSource(base, teacher, cfg.anchors, cfg, cfg.seed + 1)
+    count = anchor_trajectories(cfg)
+    return PoolSource(base, teacher, cfg.anchors, cfg, cfg.seed + 1, count, stop)
 
 
 def _train_step(
@@ -144,6 +211,12 @@ def _train_step(
         anchor_texts = base.encode_prompts([cfg.anchors[int(i)] for i in anchor.prompt_ids])[0]
         loss = loss + cfg.preservation_weight * preservation_loss(
             base, student, anchor, anchor_texts
+        )
+    if not bool(torch.isfinite(loss)):
+        raise NonFiniteError(
+            f"training diverged at step {step + 1}: the loss is {float(loss.detach())}; lower the "
+            "negative guidance (--negative_guidance) or the learning rate (--unlearn_lr); "
+            "nothing of this step was saved"
         )
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
