@@ -1,13 +1,16 @@
 """``python -m esd.train``: erase a concept from a base model with ESD (the seed's command line).
 
     python -m esd.train --name t2m_denoiser_vpred_vaegelu --dataset_name t2m \\
-        --target_concept "a person kicking" --negative_guidance 1.0 --unlearn_epochs 10 \\
+        --target_concept "a person kicking" --negative_guidance 1.5 --unlearn_epochs 10 \\
         --unlearn_lr 1e-5 --batch_size 128 --num_workers 8
 
 Output: ``checkpoints/t2m/{NAME}_ESD_{CONCEPT_SLUG}/`` with ``opt.txt``, ``logs/train.log``,
-``model/net_e_XX.tar`` (every epoch) and ``model/latest.tar`` (every epoch, on Ctrl-C, at the end).
-An epoch is one pass over the x_t samples: ``trajectories x ddim_steps`` teacher points for the
-pool and teacher sources, the concept's clips for the data source (see ``esd.erasure.loop``).
+``model/net_e_XX.tar`` (every epoch; the newest 10 are kept) and ``model/latest.tar`` (every
+epoch, on Ctrl-C, at the end). An epoch is the seed's: one pass over the base model's training
+split, ceil(training clips / batch size) iterations per target concept, with x_t drawn from the
+chosen source (``esd.erasure.epochs``); the training clips are counted in ``--data_root``'s
+train.txt when given, else taken from the base (the bundled base: 9,600; a SALAD t2m base:
+HumanML3D's 23,384).
 
 This module parses the flags, renders progress and handles Ctrl-C; the work is library code
 (``esd.erasure.runs`` for the run folder and the base, ``esd.erasure.loop.run_esd``).
@@ -16,11 +19,13 @@ This module parses the flags, renders progress and handles Ctrl-C; the work is l
 from __future__ import annotations
 
 import argparse
+import shutil
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from esd.common.runtime import pick_device, seed_everything
@@ -36,14 +41,22 @@ from esd.console import (
 )
 from esd.erasure.concept_clips import source_latents
 from esd.erasure.config import METHODS, XT_SOURCES, ESDConfig, validate_config
-from esd.erasure.loop import ESDResult, ESDStep, run_esd
+from esd.erasure.epochs import BUNDLED_TRAIN_CLIPS, HUMANML3D_TRAIN_CLIPS, training_clips
+from esd.erasure.loop import ESDResult, ESDStep, plan_run, run_esd
 from esd.erasure.runs import load_base, prepare_run_folder
 from esd.models import checkpoints as ck
 from esd.motion.humanml3d import DatasetError
 
 SUPPORTED_DATASETS = ("t2m",)  # HumanML3D layout (KIT-ML is not supported)
-DEFAULT_DATA_ROOT = Path("data/t2m_synth")
+DEFAULT_DATA_ROOT = Path("data/t2m_synth")  # the data source's clips when --data_root is absent
 LOG_EVERY = 50  # a loss line in train.log every LOG_EVERY steps (and at the last one)
+EXIT_INTERRUPTED = 130  # exit status after Ctrl-C (128 + SIGINT)
+EPOCH_HELP = (
+    "epochs; an epoch is the seed's pass over the base's training split: ceil(training clips / "
+    "batch size) iterations per target concept, x_t still drawn from --xt_source. Training "
+    "clips: --data_root's train.txt when given, else the base's (bundled base: "
+    f"{BUNDLED_TRAIN_CLIPS:,}; SALAD t2m base: HumanML3D's {HUMANML3D_TRAIN_CLIPS:,})"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,20 +77,30 @@ def build_parser() -> argparse.ArgumentParser:
         default=d.negative_guidance,
         help="eta in p(null) - eta (p(c) - p(null))",
     )
-    p.add_argument("--unlearn_epochs", type=positive_int, default=d.epochs)
+    p.add_argument("--unlearn_epochs", type=positive_int, default=d.epochs, help=EPOCH_HELP)
     p.add_argument("--unlearn_lr", type=positive_float, default=d.lr)
     p.add_argument("--batch_size", type=positive_int, default=d.batch_size)
     p.add_argument(
         "--num_workers",
         type=int,
         default=8,
-        help="accepted for the seed's command line; x_t samples live in memory, so "
-        "no loader workers are used",
+        help="accepted for the seed's command line and unused: x_t samples live in memory "
+        "(no data loader)",
     )
-    p.add_argument("--iterations", type=positive_int, default=None, help="overrides epochs")
+    p.add_argument(
+        "--iterations",
+        type=positive_int,
+        default=None,
+        help="optimizer steps per target concept; overrides --unlearn_epochs",
+    )
     p.add_argument("--method", choices=METHODS, default=d.method)
     p.add_argument("--xt_source", choices=XT_SOURCES, default=d.xt_source)
-    p.add_argument("--trajectories", type=positive_int, default=d.trajectories)
+    p.add_argument(
+        "--trajectories",
+        type=positive_int,
+        default=d.trajectories,
+        help="teacher trajectories per concept in the x_t pool",
+    )
     p.add_argument("--ddim_steps", type=positive_int, default=d.ddim_steps)
     p.add_argument("--start_guidance", type=positive_float, default=d.start_guidance)
     p.add_argument("--anchors", nargs="*", default=[], help="prompts to preserve (optional)")
@@ -86,8 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--data_root",
         type=Path,
-        default=DEFAULT_DATA_ROOT,
-        help="HumanML3D-format folder (used by --xt_source data)",
+        default=None,
+        help="HumanML3D-format folder: its train split sets the epoch length, and --xt_source "
+        f"data takes the concept's clips from it (that source's default: {DEFAULT_DATA_ROOT})",
     )
     p.add_argument("--checkpoints_dir", type=Path, default=ck.DEFAULT_CHECKPOINTS_DIR)
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
@@ -136,42 +160,78 @@ def graceful_interrupt(stop: threading.Event, log: RunLog):
 
 
 def train(args: argparse.Namespace) -> ESDResult:
+    """Load the base, size the run, then erase under a progress bar (see the module docstring).
+
+    A run folder this call creates is removed again when no checkpoint was written in it
+    (stopped before the first step, interrupted, or diverged at once).
+    """
     cfg = config_from_args(args)
     device = pick_device(args.device)
     seed_everything(cfg.seed)
     base_paths = ck.resolve_model(args.name, args.checkpoints_dir)
+    base, base_ref = load_base(args.name, args.checkpoints_dir, device)
+    cfg, clips_note = with_epoch_length(cfg, args, base.info)
+    data_root = args.data_root or DEFAULT_DATA_ROOT
+    latents = source_latents(base, cfg, data_root)
+    total, per_epoch = plan_run(base, cfg, latents)  # refuses bad settings, runs too large
+    name = ck.esd_run_name(args.name, list(cfg.concepts))
+    fresh = args.overwrite or not ck.run_paths(args.checkpoints_dir, name).root.exists()
     run = prepare_run_folder(
         args.checkpoints_dir, args.name, cfg, overwrite=args.overwrite, resume=args.resume
     )
-    log = RunLog(run.logs_dir / "train.log")
-    ck.write_opt(
-        run.opt_file, {**vars(args), "base_model": str(base_paths.root), "device": str(device)}
-    )
-    log(
-        f"ESD: erasing {list(cfg.prompts)} from {args.name} ({cfg.method}, "
-        f"eta {cfg.negative_guidance}, lr {cfg.lr}, x_t from {cfg.xt_source}) on {device}"
-    )
-    base, base_ref = load_base(args.name, args.checkpoints_dir, device)
-    latents = source_latents(base, cfg, args.data_root)
-    if latents is not None:
-        log(f"data source: {len(latents)} clips of the concept from {args.data_root}")
-    began = time.monotonic()
-    result = with_progress_and_ctrl_c(
-        log,
-        lambda on_step, stop: run_esd(
-            base,
-            cfg,
-            run,
-            base_ref,
-            on_step=on_step,
-            on_status=log,
-            stop=stop,
-            resume=args.resume,
-            data_latents=latents,
-        ),
-    )
+    try:
+        log = RunLog(run.logs_dir / "train.log")
+        ck.write_opt(
+            run.opt_file, {**vars(args), "base_model": str(base_paths.root), "device": str(device)}
+        )
+        log(
+            f"ESD: erasing {list(cfg.prompts)} from {args.name} ({cfg.method}, "
+            f"eta {cfg.negative_guidance}, lr {cfg.lr}, x_t from {cfg.xt_source}) on {device}; "
+            f"{total} steps, {per_epoch} per epoch{clips_note}"
+        )
+        if latents is not None:
+            log(f"data source: {len(latents)} clips of the concept from {data_root}")
+        began = time.monotonic()
+        result = with_progress_and_ctrl_c(
+            log,
+            lambda on_step, stop: run_esd(
+                base, cfg, run, base_ref, on_step=on_step, on_status=log, stop=stop,
+                resume=args.resume, data_latents=latents,
+            ),
+        )  # fmt: skip
+    except BaseException:
+        _remove_if_unsaved(run, fresh)
+        raise
+    if result.steps_done == 0:
+        _remove_if_unsaved(run, fresh)
     report(result, run, cfg, time.monotonic() - began, log)
     return result
+
+
+def with_epoch_length(
+    cfg: ESDConfig, args: argparse.Namespace, base_info: dict
+) -> tuple[ESDConfig, str]:
+    """``cfg`` with ``train_clips`` (the epoch length) and a note of where it came from.
+
+    With --iterations an unknown base is fine (epochs then count passes over the x_t samples).
+    """
+    try:
+        clips = training_clips(args.name, base_info, args.data_root)
+    except ValueError:
+        if cfg.iterations is None:
+            raise
+        return cfg, ""
+    times = f"{len(cfg.concepts)} concepts x " if len(cfg.concepts) > 1 else ""
+    note = (
+        f" ({times}ceil({clips.count:,} training clips: {clips.source} / batch {cfg.batch_size}))"
+    )
+    return replace(cfg, train_clips=clips.count), note
+
+
+def _remove_if_unsaved(run: ck.RunPaths, fresh: bool) -> None:
+    """Delete a run folder this call created when it holds no checkpoint (nothing was saved)."""
+    if fresh and run.root.is_dir() and not run.latest.exists():
+        shutil.rmtree(run.root, ignore_errors=True)
 
 
 def with_progress_and_ctrl_c(
@@ -201,12 +261,18 @@ def with_progress_and_ctrl_c(
 def report(
     result: ESDResult, run: ck.RunPaths, cfg: ESDConfig, seconds: float, log: RunLog
 ) -> None:
-    """The run's last lines: stopped or done, steps, time, final loss, checkpoint, next command."""
+    """The run's last lines: stopped or done, steps, time, final loss, checkpoint, next command.
+
+    Stopped before any step of this call: one line, exit status 130 (nothing was saved).
+    """
+    if result.final_loss is None:
+        CONSOLE.print("stopped before the first step: nothing saved, no checkpoint written")
+        sys.exit(EXIT_INTERRUPTED)
     if result.stopped:
         log(f"stopped at step {result.steps_done}: latest.tar saved; continue with --resume")
     log(
         f"done: {result.steps_done}/{result.total_steps} steps in {seconds / 60:.2f} min, "
-        f"{result.trainable:,} trained parameters, final loss {result.losses[-1]:.5f}"
+        f"{result.trainable:,} trained parameters, final loss {result.final_loss:.5f}"
     )
     log(f"checkpoint: {result.checkpoint}")
     log(
@@ -224,7 +290,7 @@ def main(argv: list[str] | None = None) -> None:
         fail(str(err))
     except KeyboardInterrupt:
         CONSOLE.print("interrupted: run again with --resume to continue from the last epoch")
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
 
 
 if __name__ == "__main__":
