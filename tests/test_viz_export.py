@@ -277,6 +277,7 @@ def test_write_html_is_standalone(tmp_path: Path) -> None:
     fig = motion_figure([Panel("a", synthetic_motion(8))])
     html = write_html(fig, tmp_path / "fig.html").read_text()
     assert "Plotly.newPlot" in html and "Plotly.addFrames" in html
+    assert "esdLinkCameras(document.getElementById(" in html and "{plot_id}" not in html
     assert "<script src" not in html  # plotly.js inline: no CDN, no side file
     assert len(html) > 1_000_000  # plotly.js is inlined
 

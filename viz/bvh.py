@@ -44,7 +44,7 @@ from esd.motion.skeleton import (
     REST_DIRECTIONS,
     bone_children,
 )
-from viz.skeleton import as_joints
+from viz.motion_axes import as_joints
 
 ROOT = PARENTS.index(-1)  # the pelvis
 ROTATION_CHANNELS = ("Zrotation", "Xrotation", "Yrotation")  # R = Rz @ Rx @ Ry

@@ -24,7 +24,8 @@ import plotly.graph_objects as go
 from esd.common.files import atomic_write, safe_filename
 from esd.motion.skeleton import FEATURE_DIM, FPS, NUM_JOINTS, PARENTS
 from viz.bvh import BvhConfig, bvh_text, read_bvh, swing_rotation
-from viz.skeleton import PLOTLY_CONFIG, as_joints
+from viz.motion_axes import as_joints
+from viz.skeleton import LINK_CAMERAS_JS, PLOTLY_CONFIG
 
 if TYPE_CHECKING:
     import trimesh
@@ -102,8 +103,16 @@ def write_bvh(
 
 
 def write_html(fig: go.Figure, path: str | Path) -> Path:
-    """Standalone HTML of a figure for offline viewing (plotly.js embedded, no CDN; ~5 MB)."""
-    html = fig.to_html(include_plotlyjs=True, full_html=True, auto_play=False, config=PLOTLY_CONFIG)
+    """Standalone HTML of a figure for offline viewing (plotly.js embedded, no CDN; ~5 MB);
+    the scenes' cameras are linked as in the app (dragging one turns them all)."""
+    link = LINK_CAMERAS_JS + "esdLinkCameras(document.getElementById('{plot_id}'));"
+    html = fig.to_html(
+        include_plotlyjs=True,
+        full_html=True,
+        auto_play=False,
+        config=PLOTLY_CONFIG,
+        post_script=link,
+    )
     return atomic_write(path, html)
 
 

@@ -3,8 +3,9 @@
 ``loss_figure`` is a static plotly line plot (shown in ``gr.Plot``, redrawn at every poll); at
 most ``max_points`` steps are drawn so a 100k-step run stays a small payload. ``pair_figure``
 is :func:`viz.skeleton.motion_figure` with two columns (original | unlearned), one row per
-prompt and one shared timeline; both scenes of a row share their axis ranges, so the two
-motions of a prompt are drawn at the same scale from the same fixed camera.
+prompt, one shared timeline and an optional note under each scene; both scenes of a row share
+their axis ranges and every scene the same extent, so all motions are drawn at one scale from
+one camera.
 """
 
 from __future__ import annotations
@@ -19,8 +20,7 @@ from viz.skeleton import FigureStyle, Panel, motion_figure
 LOSS_POINTS = 600  # most points drawn per line of the loss curve
 SMOOTHING = 50  # the running mean spans n_steps / SMOOTHING steps (at least 1)
 LOSS_HEIGHT = 320  # pixels
-PAIR_STYLE = FigureStyle(row_height=360)  # motion grid: a little shorter than the default rows
-AXES = ("xaxis", "yaxis", "zaxis")
+PAIR_STYLE = FigureStyle(row_height=340)  # motion grid: compact rows (text sits inside)
 GRID = "#e5e9ef"  # grid line colour of the loss curve
 
 
@@ -82,27 +82,28 @@ def pair_figure(
     left: str = "original",
     right: str = "unlearned",
     style: FigureStyle | None = None,
+    notes: Sequence[tuple[str, str]] | None = None,
 ) -> go.Figure:
     """One row per ``(prompt, joints_left (T, 22, 3), joints_right (T', 22, 3))``: two scenes
-    with the subtitles ``left`` and ``right``, one Play button and slider for every scene."""
+    with the subtitles ``left`` and ``right``, one Play button and slider for every scene.
+
+    ``notes``: None, or one ``(under_left, under_right)`` pair of texts per row, drawn inside
+    the bottom of the row's two scenes, e.g. the recogniser's top concepts
+    ``("kick 0.92, lunge 0.04", "walk 0.61, kick 0.03")``; "" leaves a scene without a note.
+    The two scenes of a row share their centre, and every scene has the same extent (one camera,
+    one scale; see :mod:`viz.skeleton`).
+    """
     if not pairs:
         raise ValueError("pair_figure needs at least one (prompt, left, right) triple")
+    if notes is not None and len(notes) != len(pairs):
+        raise ValueError(f"notes must give one (left, right) pair per row: {len(pairs)} rows, "
+                         f"got {len(notes)}")  # fmt: skip
+    row_notes = list(notes) if notes is not None else [("", "")] * len(pairs)
     panels = []
-    for prompt, first, second in pairs:
-        panels += [Panel(prompt, first, left), Panel(prompt, second, right)]
-    fig = motion_figure(panels, columns=2, style=style or PAIR_STYLE)
-    for row in range(len(pairs)):
-        _share_ranges(fig, [fig.data[2 * row].scene, fig.data[2 * row + 1].scene])
-    return fig
-
-
-def _share_ranges(fig: go.Figure, scenes: Sequence[str]) -> None:
-    """Give ``scenes`` the union of their fixed axis ranges (and the matching aspect ratio)."""
-    ranges = np.array([[fig.layout[s][a].range for a in AXES] for s in scenes])  # (S, 3, 2)
-    union = np.stack([ranges[:, :, 0].min(axis=0), ranges[:, :, 1].max(axis=0)], axis=1)  # (3, 2)
-    extent = union[:, 1] - union[:, 0]  # (3,) metres per axis
-    ratio = dict(zip("xyz", (extent / extent.max()).round(4).tolist()))
-    for scene in scenes:
-        for axis, bounds in zip(AXES, union.tolist()):
-            fig.layout[scene][axis].range = bounds
-        fig.layout[scene].aspectratio = ratio
+    for (prompt, first, second), (note_left, note_right) in zip(pairs, row_notes):
+        panels += [
+            Panel(prompt, first, left, note=note_left),
+            Panel(prompt, second, right, note=note_right),
+        ]
+    rows = [[2 * row, 2 * row + 1] for row in range(len(pairs))]
+    return motion_figure(panels, columns=2, style=style or PAIR_STYLE, groups=rows)
