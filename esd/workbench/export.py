@@ -29,7 +29,7 @@ from esd.models import checkpoints as ck
 from esd.motion.skeleton import FPS
 from esd.workbench.catalogue import ModelCatalogue
 from esd.workbench.comparison import Comparison, pick_clip
-from esd.workbench.user_input import WorkbenchError, as_choice, as_number
+from esd.workbench.user_input import WorkbenchError, as_choice, optional_number
 
 EXPORTS = "exports"  # sub-folder of the output folder for downloads
 MOTIONS = "motions"  # sub-folder of the output folder for exported motions
@@ -87,6 +87,7 @@ def export_checkpoint(
         raise WorkbenchError(f"{name} is a base model; pick an unlearned run to export")
     if name == training:
         raise WorkbenchError(f"{name} is still training; wait for it to finish or stop it")
+    models.usable_info(name)  # a broken or failed run: one line
     kind = "standalone" if standalone else "overlay"
     folder = output_dir / EXPORTS
     path = _inside(folder, f"{safe_filename(name, 120, 'model', keep_case=True)}_{kind}.tar")
@@ -115,12 +116,12 @@ def export_motion(
     comparison: Comparison | None,
     key: str | None,
     fmt: str,
-    pose_seconds: float | None = None,
+    pose_seconds: float | str | None = None,
 ) -> list[Path]:
     """Write one motion of a comparison under ``{output_dir}/motions/``; the files written.
 
     ``key``: from ``motion_choices``; ``fmt``: a ``MOTION_FORMATS`` key. "glb-pose" takes
-    the pose at ``pose_seconds`` (None: the middle frame); "npy" writes two files,
+    the pose at ``pose_seconds`` (None or empty text: the middle frame); "npy" writes two files,
     ``STEM_joints.npy`` (T, 22, 3) and ``STEM_features.npy`` (T, 263). File names come
     from the prompt, the label and the seed through ``safe_filename``. ``writers`` None:
     motion export is off (refused).
@@ -139,7 +140,7 @@ def export_motion(
     if fmt == "glb-trail":
         return [writers.write_mesh(path.with_name(f"{stem}_trail.glb"), clip.joints)]
     last = (clip.frames - 1) / FPS
-    when = last / 2 if pose_seconds is None else pose_seconds
-    when = as_number("pose time", when, 0.0, last, " seconds (the length of the clip)")
-    frame = round(when * FPS)
+    hint = "seconds within the clip, or empty: the middle"
+    when = optional_number("pose time", pose_seconds, 0.0, last, hint)
+    frame = round((last / 2 if when is None else when) * FPS)
     return [writers.write_mesh(path.with_name(f"{stem}_pose_{frame:03d}.glb"), clip.joints, frame)]

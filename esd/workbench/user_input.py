@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from esd.common.errors import one_line
+from esd.common.prompts import MAX_PROMPT_CHARS, PromptError, check_prompt
 from esd.erasure.config import (
     MAX_BATCH_SIZE,
     METHODS,
@@ -35,7 +36,7 @@ MAX_EPOCHS = 1_000  # epochs of one run
 MAX_TRAJECTORIES = 512  # teacher trajectories in the pool
 MAX_RELATED = 8  # related concepts kept for comparison / evaluation
 MAX_PROMPTS = 8  # prompts of one comparison
-MAX_TEXT = 200  # characters of a concept or prompt
+MAX_TEXT = MAX_PROMPT_CHARS  # characters of a concept or prompt (esd.common.prompts)
 MAX_SEED = 2**31 - 1  # seeds are stored as int32-friendly values
 MAX_VARIANTS = 8  # extra phrasings of the target concept, erased with it
 MAX_SAMPLES = 4096  # evaluation prompts per block (the full preset uses 256)
@@ -56,6 +57,19 @@ class BusyError(WorkbenchError):
 # --- validation helpers -------------------------------------------------------------------------
 
 
+def number_text(value: float) -> str:
+    """A limit as a reader writes it: 2147483647, 0.5, 1e-08 (never 2.14748e+09)."""
+    number = float(value)
+    if number.is_integer() and abs(number) < 1e15:
+        return str(int(number))
+    return f"{number:g}"
+
+
+def is_blank(value: Any) -> bool:
+    """None or a text of spaces only: an optional field left empty."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def as_number(name: str, value: Any, low: float, high: float, hint: str = "") -> float:
     """``value`` as a finite float in [low, high]; WorkbenchError naming ``name`` otherwise."""
     if isinstance(value, bool):
@@ -67,7 +81,10 @@ def as_number(name: str, value: Any, low: float, high: float, hint: str = "") ->
     except (TypeError, ValueError):
         raise WorkbenchError(f"{name} must be a number, got {value!r}") from None
     if not (math.isfinite(number) and low <= number <= high):
-        raise WorkbenchError(f"{name} must be between {low:g} and {high:g}{hint}, got {value!r}")
+        raise WorkbenchError(
+            f"{name} must be between {number_text(low)} and {number_text(high)}{hint}, "
+            f"got {value!r}"
+        )
     return number
 
 
@@ -79,14 +96,23 @@ def as_integer(name: str, value: Any, low: int, high: int, hint: str = "") -> in
     return int(number)
 
 
+def optional_integer(name: str, value: Any, low: int, high: int, empty: str) -> int | None:
+    """None for an empty field (``empty`` says what that means), else ``as_integer``."""
+    return None if is_blank(value) else as_integer(name, value, low, high, f" ({empty})")
+
+
+def optional_number(name: str, value: Any, low: float, high: float, empty: str) -> float | None:
+    """None for an empty field (``empty`` says what that means), else ``as_number``."""
+    return None if is_blank(value) else as_number(name, value, low, high, f" ({empty})")
+
+
 def as_text(name: str, value: Any) -> str:
-    """A non-empty, stripped prompt of at most MAX_TEXT characters."""
-    text = str(value if value is not None else "").strip()
-    if not text:
-        raise WorkbenchError(f"{name} is empty: give a prompt such as 'a person kicking'")
-    if len(text) > MAX_TEXT:
-        raise WorkbenchError(f"{name} is longer than {MAX_TEXT} characters; shorten it")
-    return text
+    """A usable prompt (``esd.common.prompts.check_prompt``: non-empty, at most MAX_TEXT
+    characters, no control character, a letter or digit in any script), stripped."""
+    try:
+        return check_prompt(value, name)
+    except PromptError as err:
+        raise WorkbenchError(str(err)) from None
 
 
 def as_texts(name: str, value: str | Sequence[str] | None, limit: int) -> tuple[str, ...]:
@@ -180,8 +206,8 @@ class EvaluationRequest:
     related: tuple[str, ...] | None = None  # None: the run's related concepts (or defaults)
     baseline: str | None = None  # None: an ESD run's base model; "": no baseline
     seed: int = 0  # seeds prompts and noise (same seed, same numbers)
-    num_samples: int | None = None  # prompts per block; None: the preset's
-    ddim_steps: int | None = None  # sampler steps; None: the preset's
+    num_samples: int | str | None = None  # prompts per block; None or "": the preset's
+    ddim_steps: int | str | None = None  # sampler steps; None or "": the preset's
     evaluator: str | None = None  # evaluator checkpoint; None: local, then bundled
     reference: str | None = None  # reference set .npz; None: beside the evaluator
     data_root: str | None = None  # build the reference from this HumanML3D-format folder
@@ -192,11 +218,15 @@ def evaluation_settings(request: EvaluationRequest) -> EvalSettings:
     preset = as_choice("preset", request.preset, PRESETS)
     seed = as_integer("seed", request.seed, 0, MAX_SEED)
     settings = EvalSettings.quick(seed) if preset == "quick" else EvalSettings.full(seed)
-    if request.num_samples is not None:
-        count = as_integer("samples per block", request.num_samples, 1, MAX_SAMPLES)
+    count = optional_integer(
+        "samples per block", request.num_samples, 1, MAX_SAMPLES, "or empty: the preset's"
+    )
+    if count is not None:
         settings = replace(settings.with_num_samples(count), preset="custom")
-    if request.ddim_steps is not None:
-        steps = as_integer("DDIM steps", request.ddim_steps, MIN_DDIM_STEPS, TRAIN_STEPS)
+    steps = optional_integer(
+        "DDIM steps", request.ddim_steps, MIN_DDIM_STEPS, TRAIN_STEPS, "or empty: the preset's"
+    )
+    if steps is not None:
         settings = replace(settings, ddim_steps=steps, preset="custom")
     return settings.validated()
 
