@@ -31,6 +31,14 @@ from esd.models.bundled.denoiser import LatentDenoiser
 from esd.models.generator import MotionGenerator, apply_denoiser_overlay, shared_text_encoder
 from esd.models.text.minilm import TextEncoder
 from esd.workbench.run_folders import REQUEST_FILE
+from esd.workbench.run_status import (
+    BROKEN,
+    STATUS_FILE,
+    USABLE,
+    checkpoint_state,
+    orphan_runs,
+    orphan_state,
+)
 from esd.workbench.user_input import WorkbenchError
 
 GENERATOR_CACHE = 3  # loaded base models kept in memory
@@ -52,6 +60,13 @@ class ModelInfo:
     created: str | None = None  # when the checkpoint was written
     metrics: dict[str, Any] | None = None  # evaluation/metrics.json, when present
     error: str | None = None  # why the checkpoint could not be read (listed anyway)
+    status: str = ""  # a run's state (esd.workbench.run_status: trained, incomplete, ...)
+    status_note: str = ""  # one line explaining the state ('' for a plain trained run)
+
+    @property
+    def usable(self) -> bool:
+        """A readable base model, or a run with finite weights of at least one step."""
+        return self.error is None and (self.kind != "esd" or self.status in USABLE)
 
 
 @dataclass(frozen=True)
@@ -79,9 +94,13 @@ def read_json(path: Path) -> dict[str, Any] | None:
 
 
 def _describe_payload(entry: ck.ModelEntry, payload: dict[str, Any]) -> dict[str, Any]:
-    """ModelInfo fields read from a checkpoint dict (and the folder's opt.txt / request.json)."""
+    """ModelInfo fields read from a checkpoint dict (and the folder's opt.txt / request.json /
+    status.json)."""
     options = ck.read_opt(entry.paths.opt_file) if entry.paths.opt_file.is_file() else {}
+    state = {}
     if payload.get("kind") == "esd":
+        run_state = checkpoint_state(entry.paths, payload)
+        state = {"status": run_state.status, "status_note": run_state.note}
         settings: dict[str, Any] = dict(payload.get("esd") or {})
         request = read_json(entry.paths.root / REQUEST_FILE) or {}
         if "related" in request:
@@ -98,7 +117,17 @@ def _describe_payload(entry: ck.ModelEntry, payload: dict[str, Any]) -> dict[str
         "steps": payload.get("total_iter"),
         "epoch": payload.get("epoch"),
         "created": payload.get("created"),
+        **state,
     }
+
+
+def _read_payload(entry: ck.ModelEntry, file: Path) -> dict[str, Any]:
+    """The checkpoint of a listed model (weights_only); a SALAD denoiser file reads as a base
+    model's (its settings are in opt.txt). CheckpointError for a refused or foreign file."""
+    raw = ck.load_raw(file)
+    if entry.kind == "base" and ck.is_salad_checkpoint(raw):
+        return {"kind": "base", "epoch": raw.get("epoch")}
+    return ck.check_payload(raw, file, ("base", "esd"))
 
 
 class ModelCatalogue:
@@ -138,14 +167,20 @@ class ModelCatalogue:
         ``error`` set instead of failing the whole list.
         """
         infos = []
-        for entry in ck.list_models(self.checkpoints_dir):
+        entries = ck.list_models(self.checkpoints_dir)
+        for entry in entries:
             if entry.paths.root.is_dir():
                 infos.append(self.info(entry))
+        for paths in orphan_runs(self.checkpoints_dir, {e.name for e in entries}):
+            state = orphan_state(paths)
+            found = {"name": paths.name, "kind": "esd", "bundled": False, "path": str(paths.root)}
+            infos.append(ModelInfo(**found, status=state.status, status_note=state.note))
         return infos
 
     def names(self, kind: str) -> list[str]:
-        """Names of the models of one kind ("base" or "esd")."""
-        return [m.name for m in ck.list_models(self.checkpoints_dir) if m.kind == kind]
+        """Names of the usable models of one kind ("base" or "esd"): a refused base model or
+        a broken / failed run is left out (the model list shows why)."""
+        return [m.name for m in self.list_models() if m.kind == kind and m.usable]
 
     def metrics(self, name: str) -> dict[str, Any] | None:
         """The model's evaluation/metrics.json, or None when it was not evaluated yet."""
@@ -157,10 +192,11 @@ class ModelCatalogue:
         for entry in ck.list_models(self.checkpoints_dir):
             if entry.name == name:
                 return entry
-        if ck.run_paths(self.checkpoints_dir, name).model_dir.is_dir():
+        paths = ck.run_paths(self.checkpoints_dir, name)
+        if paths.model_dir.is_dir():
             raise WorkbenchError(
-                f"model {name!r} has no checkpoint yet (still training its first epoch, or its "
-                "training failed or was stopped before the first step); wait or pick another"
+                f"run {name!r} has no checkpoint ({orphan_state(paths).note}); wait for its "
+                "first step, or delete it in the Runs tab"
             )
         raise WorkbenchError(
             f"model {name!r} does not exist (any more): was its folder deleted? refresh the list"
@@ -174,8 +210,20 @@ class ModelCatalogue:
             fields = self._describe(entry)
             metrics = read_json(output_dir(entry.name, self.checkpoints_dir) / METRICS_NAME)
         except (ValueError, OSError) as err:
-            return ModelInfo(**common, error=one_line(err))
+            broken = {"status": BROKEN, "status_note": one_line(err)} if entry.kind == "esd" else {}
+            return ModelInfo(**common, error=one_line(err), **broken)
         return ModelInfo(**common, **copy.deepcopy(fields), metrics=metrics)
+
+    def usable_info(self, name: str) -> ModelInfo:
+        """The ModelInfo of ``name``; WorkbenchError in one line when it cannot be used (a
+        refused checkpoint, a broken or failed run)."""
+        info = self.info(self.entry(name))
+        if not info.usable:
+            why = info.status_note or info.error or info.status
+            raise WorkbenchError(
+                f"{name} cannot be used: {why}; delete it in the Runs tab or train it again"
+            )
+        return info
 
     def model_fields(self, name: str) -> dict[str, Any]:
         """{"name", "ckpt", "kind"} of a model, as metrics.json records it."""
@@ -186,12 +234,12 @@ class ModelCatalogue:
         """Checkpoint metadata of a model, cached per file until it changes (reading a .tar
         takes time; latest.tar is rewritten every epoch)."""
         file = ck.default_checkpoint(entry.paths)
-        extra = entry.paths.root / REQUEST_FILE
-        stamp = (file_stamp(file), file_stamp(extra) if extra.is_file() else None)
+        extras = [entry.paths.root / REQUEST_FILE, entry.paths.root / STATUS_FILE]
+        stamp = (file_stamp(file), *(file_stamp(e) if e.is_file() else None for e in extras))
         with self._describe_lock:
             cached = self._described.get(str(file))
             if cached is None or cached[0] != stamp:
-                payload = ck.load_checkpoint(file, kind=("base", "esd"))
+                payload = _read_payload(entry, file)
                 cached = (stamp, _describe_payload(entry, payload))
                 self._described[str(file)] = cached
             fields = dict(cached[1])
@@ -220,10 +268,12 @@ class ModelCatalogue:
             return self._generators[key]
 
     def run_generator(self, run_name: str) -> tuple[MotionGenerator, dict[str, Any]]:
-        """The unlearned model of a run (its overlay on its cached base) and its base reference."""
+        """The unlearned model of a run (its overlay on its cached base) and its base reference;
+        WorkbenchError for a run that cannot be used (``usable_info``)."""
         entry = self.entry(run_name)
         if entry.kind != "esd":
             raise WorkbenchError(f"{run_name} is a base model, not an unlearned run")
+        self.usable_info(run_name)
         file = entry.paths.latest
         key = (str(file.resolve()), file_stamp(file), str(self.device))
         with self._model_lock:

@@ -48,9 +48,7 @@ def evaluation_targets(
     models: ModelCatalogue, entry: ck.ModelEntry, request: EvaluationRequest
 ) -> EvaluationTargets:
     """What evaluating ``entry`` measures, with the run's own concepts and base as defaults."""
-    info = models.info(entry)
-    if info.error:
-        raise WorkbenchError(info.error)
+    info = models.usable_info(entry.name)
     concepts = info.settings.get("concepts") or [DEFAULT_TARGET]
     target = as_text("target concept", request.target or concepts[0])
     default_related = info.settings.get("related") or DEFAULT_RELATED

@@ -12,13 +12,15 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 from esd.common.files import atomic_write
+from esd.common.prompts import concept_slug
 from esd.erasure.config import ESDConfig
 from esd.models import checkpoints as ck
+from esd.motion.humanml3d import MotionFolder
 from esd.workbench.user_input import TrainingRequest, WorkbenchError
 
 REQUEST_FILE = "request.json"  # the typed training request, beside opt.txt
@@ -55,6 +57,52 @@ def run_options(
     }
 
 
+def run_name(base_name: str, concepts: tuple[str, ...]) -> str:
+    """``{BASE}_ESD_{SLUG}`` with ``esd.common.prompts.concept_slug`` (two different concepts
+    never share a folder; ``ck.esd_run_name`` gives the same for a plain ASCII concept)."""
+    return f"{base_name}_ESD_" + "+".join(concept_slug(c) for c in concepts)
+
+
+def check_data_source(data_root: str | Path) -> None:
+    """Refuse the "data" x_t source before a run folder exists when its corpus is missing."""
+    try:
+        folder = MotionFolder(data_root)
+    except ValueError as err:
+        raise WorkbenchError(
+            f"the 'data' x_t source needs a corpus: {err} (or choose the 'pool' source)"
+        ) from None
+    if not (folder.root / "train.txt").is_file():
+        raise WorkbenchError(
+            f"the 'data' x_t source reads the train split: no train.txt in {folder.root}"
+        )
+
+
+def _tuple(value: Any) -> Any:
+    """Lists read back from JSON or a checkpoint as the tuples that were written."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+def resume_request(run: ck.RunPaths) -> tuple[TrainingRequest, ESDConfig]:
+    """The request and the settings of a run to resume, from its request.json and latest.tar
+    (the settings must be the saved ones: ``esd.erasure.checkpointing.resume_state``)."""
+    payload = ck.load_checkpoint(run.latest, kind="esd")
+    saved = {k: _tuple(v) for k, v in (payload.get("esd") or {}).items()}
+    try:
+        cfg = ESDConfig(**saved)
+    except TypeError:
+        raise WorkbenchError(
+            f"{run.name} was trained by another version (its settings do not match ESDConfig); "
+            "it cannot be resumed"
+        ) from None
+    base = (payload.get("base") or {}).get("name") or ck.BASE_MODEL_NAME
+    try:
+        fields = json.loads((run.root / REQUEST_FILE).read_text(encoding="utf-8"))
+        request = TrainingRequest(**{k: _tuple(v) for k, v in fields.items()})
+    except (OSError, ValueError, TypeError):
+        request = TrainingRequest(concept=cfg.concepts[0], related=())
+    return replace(request, base_model=base), cfg
+
+
 def new_run_folder(
     checkpoints_dir: Path,
     request: TrainingRequest,
@@ -67,7 +115,7 @@ def new_run_folder(
     WorkbenchError when the folder exists and the request neither overwrites nor suffixes.
     ``on_replaced(run_name)`` is called after an existing folder was deleted (``overwrite``).
     """
-    name = ck.esd_run_name(request.base_model, list(cfg.concepts))
+    name = run_name(request.base_model, cfg.concepts)
     run = ck.run_paths(checkpoints_dir, name)
     if run.root.exists() and request.auto_suffix:
         free = (ck.run_paths(checkpoints_dir, f"{name}_{i}") for i in range(2, MAX_SUFFIX + 1))

@@ -41,6 +41,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import shutil
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
@@ -57,7 +58,9 @@ from esd.workbench.comparison import Comparison, compare
 from esd.workbench.evaluation_setup import ContextCache, evaluation_targets, find_instruments
 from esd.workbench.export import MotionWriters
 from esd.workbench.jobs import BackgroundJob, JobSnapshot, one_line
-from esd.workbench.run_folders import new_run_folder
+from esd.workbench.recognition_notes import comparison_notes
+from esd.workbench.run_folders import check_data_source, new_run_folder, resume_request
+from esd.workbench.run_status import TRAINING
 from esd.workbench.tasks import EvaluationTask, TrainingTask
 from esd.workbench.user_input import (
     COMPARE_SECONDS,
@@ -122,6 +125,7 @@ class Workbench:
         self._start_lock = threading.Lock()  # check-and-start of jobs is atomic
         self._metrics_lock = threading.Lock()  # _last_metrics
         self._last_metrics: dict[str, Any] | None = None
+        self._training_request: TrainingRequest | None = None  # of the last training job
 
     @property
     def text_encoder(self) -> TextEncoder:
@@ -131,19 +135,40 @@ class Workbench:
 
     def list_models(self) -> list[ModelInfo]:
         """Base models and ESD runs (``checkpoints/t2m/*``, then bundled ``assets/*``); an
-        unreadable checkpoint is listed with ``error`` set."""
-        return self.models.list_models()
+        unreadable checkpoint is listed with ``error`` set, every run with its ``status``
+        (``esd.workbench.run_status``; the run being trained now reads "training")."""
+        infos = self.models.list_models()
+        snap = self.training.snapshot()
+        if not snap.active:
+            return infos
+        note = f"step {snap.step}/{snap.total}" if snap.total else snap.state
+        return [
+            replace(i, status=TRAINING, status_note=note) if i.name == snap.run_name else i
+            for i in infos
+        ]
 
     def base_model_names(self) -> list[str]:
+        """Base models that can be erased from (a refused checkpoint is left out)."""
         return self.models.names("base")
 
     def run_names(self) -> list[str]:
+        """Runs that can be compared, evaluated and exported (not broken, not failed)."""
         return self.models.names("esd")
+
+    def all_run_names(self) -> list[str]:
+        """Every run folder, usable or not (the Runs tab: resume, delete)."""
+        return [i.name for i in self.list_models() if i.kind == "esd" and not i.bundled]
 
     @user_errors
     def model_info(self, name: str) -> ModelInfo:
         """The entry of ``name``; WorkbenchError when it does not exist (any more)."""
         return self.models.info(self.models.entry(name))
+
+    @user_errors
+    def usable_model(self, name: str) -> ModelInfo:
+        """The entry of ``name``; WorkbenchError in one line when it does not exist (any more),
+        its checkpoint is refused, or it is a broken or failed run."""
+        return self.models.usable_info(name)
 
     @user_errors
     def metrics(self, name: str) -> dict[str, Any] | None:
@@ -222,16 +247,68 @@ class Workbench:
         base = self.models.entry(str(request.base_model).strip())
         if base.kind != "base":
             raise WorkbenchError(f"{base.name} is an unlearned run; erase from a base model")
+        self.models.usable_info(base.name)  # a refused checkpoint: one line, no folder
+        if cfg.xt_source == "data":
+            check_data_source(request.data_root)  # before any folder is created
         with self._start_lock:
             self._ensure_idle()
             run = new_run_folder(
                 self.checkpoints_dir, request, cfg, base.paths.root, self.models.forget
             )
-            task = TrainingTask(self.models, self.training, request, cfg, run, base)
-            task.log(f"ESD from the workbench on {self.device}: {json.dumps(asdict(cfg))}")
-            return self.training.start(
-                task, run.name, f"loading base model {base.name}", task.failed
+            return self._start_task(
+                TrainingTask(self.models, self.training, request, cfg, run, base)
             )
+
+    @user_errors
+    def resume_training(self, run_name: str) -> JobSnapshot:
+        """Continue a stopped or interrupted run from its latest.tar to its planned steps."""
+        info = self.models.info(self.models.entry(run_name))
+        if info.status == "trained":
+            raise WorkbenchError(f"{run_name} already finished its {info.steps} steps")
+        if info.steps is None or info.steps < 1 or info.status == "broken":
+            raise WorkbenchError(f"{run_name} cannot be resumed: {info.status_note or info.error}")
+        paths = ck.run_paths(self.checkpoints_dir, run_name)
+        request, cfg = resume_request(paths)
+        base = self.models.entry(request.base_model)
+        with self._start_lock:
+            self._ensure_idle()
+            task = TrainingTask(self.models, self.training, request, cfg, paths, base, resume=True)
+            return self._start_task(task)
+
+    def _start_task(self, task: TrainingTask) -> JobSnapshot:
+        """Start a training task (the start lock is held); remember its request for the form."""
+        verb = "resumed" if task.resume else "started"
+        task.log(f"ESD {verb} from the workbench on {self.device}: {json.dumps(asdict(task.cfg))}")
+        self._training_request = task.request
+        base = task.base_ref["name"]
+        return self.training.start(task, task.run.name, f"loading base model {base}", task.failed)
+
+    def training_request(self) -> TrainingRequest | None:
+        """The request of the training job now running (None when none runs): a reloaded page
+        shows its settings in the form."""
+        return self._training_request if self.training.active else None
+
+    @user_errors
+    def delete_run(self, run_name: str) -> str:
+        """Delete a run folder of ``checkpoints/t2m``; refused for the run a job uses now, for a
+        base model and for anything outside the checkpoints folder. Returns what was deleted."""
+        ck.validate_name(str(run_name or ""))
+        root = (self.checkpoints_dir / ck.DATASET_NAME).resolve()
+        folder = root / run_name
+        if folder.is_symlink() or folder.resolve().parent != root or not folder.is_dir():
+            raise WorkbenchError(f"no run {run_name!r} in {root}: nothing deleted")
+        if "_ESD_" not in run_name or not (folder / "model").is_dir():
+            raise WorkbenchError(f"{run_name} is not an unlearned run; only runs are deleted here")
+        with self._start_lock:  # no job starts on it meanwhile
+            for job in (self.training, self.evaluation):
+                snap = job.snapshot()
+                if snap.active and snap.run_name == run_name:
+                    raise BusyError(
+                        f"{run_name} is in use by the running {snap.kind}; stop it first"
+                    )
+            shutil.rmtree(folder)
+        self.models.forget(run_name)
+        return f"deleted {folder}"
 
     # --- comparison ---------------------------------------------------------------------------
 
@@ -248,7 +325,18 @@ class Workbench:
     ) -> Comparison:
         """Original and unlearned motions of every prompt, from identical noise
         (``esd.workbench.comparison.compare``; ``run_name`` None: the last job's student)."""
-        return compare(self.models, base_name, run_name, prompts, seconds, seed, steps, guidance)
+        result = compare(self.models, base_name, run_name, prompts, seconds, seed, steps, guidance)
+        return self._with_notes(result)
+
+    def _with_notes(self, result: Comparison) -> Comparison:
+        """The comparison with the recogniser's note under each pair (``recognition_notes``);
+        without an evaluator the notes are skipped and ``notes_skipped`` says why."""
+        try:
+            context, _ = self.contexts.get(EvaluationRequest())
+        except (ValueError, OSError) as err:
+            return replace(result, notes_skipped=f"no recogniser notes: {one_line(err)}")
+        pairs = [(p.original.features, p.unlearned.features) for p in result.pairs]
+        return replace(result, notes=comparison_notes(context, pairs))
 
     # --- evaluation ---------------------------------------------------------------------------
 

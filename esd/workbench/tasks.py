@@ -13,6 +13,7 @@ meanwhile runs.
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -37,6 +38,7 @@ from esd.workbench.jobs import (
     JobOutcome,
     one_line,
 )
+from esd.workbench.run_status import write_status
 from esd.workbench.user_input import EvaluationRequest, TrainingRequest
 
 TRAIN_LOG = "train.log"  # inside the run's logs/
@@ -55,7 +57,8 @@ class _Cancelled(Exception):
 
 
 class TrainingTask:
-    """What the training thread runs: load the base, run ESD, remember the student."""
+    """What the training thread runs: load the base, run ESD (or resume it), remember the
+    student. The run's status.json follows the job (``esd.workbench.run_status``)."""
 
     def __init__(
         self,
@@ -65,17 +68,32 @@ class TrainingTask:
         cfg: ESDConfig,
         run: ck.RunPaths,
         base: ck.ModelEntry,
+        resume: bool = False,
     ) -> None:
         self.models, self.job, self.request, self.cfg, self.run = models, job, request, cfg, run
         self.base_ref = {"name": base.name, "ckpt": ck.default_checkpoint(base.paths).name}
         self.log_file = run.logs_dir / TRAIN_LOG
+        self.resume = resume
+        write_status(run.root, "running", "started from the workbench")
 
     def log(self, message: str) -> None:
         log_line(self.log_file, message)
 
     def failed(self, err: BaseException, trace: str) -> None:
-        """The job's ``on_failure``: the error and its traceback go to train.log."""
+        """The job's ``on_failure``: the error and its traceback go to train.log, the error to
+        status.json (the Runs tab shows the run as failed)."""
+        snap = self.job.snapshot()
+        write_status(self.run.root, "failed", one_line(err), snap.step, snap.total)
         self.log(f"FAILED: {one_line(err)}\n{trace.rstrip()}")
+
+    def nothing_saved(self, message: str) -> JobOutcome:
+        """Stopped before any step: a new run's folder is removed (it holds no model), a
+        resumed run keeps its checkpoint and reads as stopped."""
+        if self.resume:
+            write_status(self.run.root, "stopped", message)
+        else:
+            shutil.rmtree(self.run.root, ignore_errors=True)
+        return JobOutcome(STOPPED, message)
 
     def status(self, message: str) -> None:
         self.job.update(message=message)
@@ -98,7 +116,7 @@ class TrainingTask:
         cfg = self.cfg
         generator = self.models.base_generator(self.base_ref["name"], self.base_ref["ckpt"])
         if job.stop_requested:
-            return JobOutcome(STOPPED, "stopped before training started; nothing was saved")
+            return self.nothing_saved("stopped before training started; nothing was saved")
         latents = None
         if cfg.xt_source == "data":
             self.status(f"reading clips of the concept from {self.request.data_root}")
@@ -114,11 +132,15 @@ class TrainingTask:
             on_status=self.status,
             stop=job.stop_event,
             data_latents=latents,
+            resume=self.resume,
         )
+        if result.checkpoint is None:  # stopped before a step: nothing worth keeping
+            return self.nothing_saved("stopped before the first step; nothing was saved")
         self.models.remember(TrainedModel(self.run.name, self.base_ref, result.student))
         verb = "stopped" if result.stopped else "finished"
         message = f"{verb} at step {result.steps_done}/{result.total_steps}: {result.checkpoint}"
         self.log(message)
+        write_status(self.run.root, verb, message, result.steps_done, result.total_steps)
         return JobOutcome(
             STOPPED if result.stopped else FINISHED,
             message,
