@@ -17,6 +17,7 @@ from esd.models.diffusion import MIN_DDIM_STEPS, TRAIN_STEPS
 from esd.models.generator import DEFAULT_GUIDANCE, DEFAULT_STEPS
 from esd.motion.skeleton import MAX_SECONDS, MIN_SECONDS
 from esd.workbench.catalogue import ModelCatalogue
+from esd.workbench.recognition_notes import PairNote
 from esd.workbench.user_input import (
     COMPARE_SECONDS,
     MAX_GUIDANCE,
@@ -65,6 +66,8 @@ class Comparison:
     steps: int  # DDIM steps
     guidance: float  # classifier-free guidance scale
     pairs: tuple[ComparisonPair, ...]
+    notes: tuple[PairNote, ...] = ()  # the recogniser's reading of each pair
+    notes_skipped: str = ""  # why there are no notes ('' when there are)
 
 
 def _clips(motion: Any, label: str, model: str) -> list[MotionClip]:

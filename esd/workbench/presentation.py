@@ -13,17 +13,29 @@ from typing import Any
 
 from esd.common.errors import one_line
 from esd.evaluation.instruments import DEFAULT_RELATED, DEFAULT_TARGET
-from esd.evaluation.report import report_rows, verdict_text
+from esd.evaluation.report import report_rows
 from esd.models import checkpoints as ck
 from esd.workbench.catalogue import ModelInfo
 from esd.workbench.jobs import JobSnapshot
+from esd.workbench.recognition_notes import PairNote
 from esd.workbench.user_input import WorkbenchError
 
 METRICS_HEADERS = ("block", "metric", "unlearned", "original", "change", "real", "verdict")
 MODEL_HEADERS = (
-    "name", "kind", "base", "concept", "method", "eta", "lr", "steps", "batch", "created",
-    "concept rate", "verdict", "note",
+    "name", "status", "efficacy", "preservation", "specificity", "concept rate", "concept",
+    "method", "η", "lr", "steps", "batch", "base", "created", "note",
 )  # fmt: skip
+PASS, FAIL, INCONCLUSIVE, NO_VERDICT = "pass", "fail", "inconclusive", "n/a"
+VERDICT_WORDS = {  # words the evaluation engine may use -> what the page shows
+    "pass": PASS, "passed": PASS, "true": PASS,
+    "fail": FAIL, "failed": FAIL, "false": FAIL,
+    "inconclusive": INCONCLUSIVE, "unknown": INCONCLUSIVE,
+    "n/a": NO_VERDICT, "none": NO_VERDICT,
+}  # fmt: skip
+RUN_MARKERS = {  # run status -> marker in the model list
+    "trained": "✓ trained", "incomplete": "◐ incomplete", "training": "▶ training",
+    "broken": "✗ broken", "failed": "✗ failed",
+}  # fmt: skip
 
 
 def default_base_model(names: Sequence[str]) -> str | None:
@@ -65,33 +77,95 @@ def progress_text(snap: JobSnapshot) -> str:
     return " · ".join(parts) + (f"\n{snap.message}" if snap.message else "")
 
 
+def verdict_label(verdict: Any) -> str:
+    """pass / fail / inconclusive / n/a of one verdict of metrics.json, read defensively.
+
+    The engine's newer verdicts name their outcome (a "verdict" / "status" / "outcome" string,
+    "inconclusive" where the 95% interval straddles the threshold); older ones carry only
+    "pass" (True / False / None: not reached).
+    """
+    if isinstance(verdict, dict):
+        for key in ("verdict", "status", "outcome"):
+            word = verdict.get(key)
+            if isinstance(word, str) and word.strip().lower() in VERDICT_WORDS:
+                return VERDICT_WORDS[word.strip().lower()]
+        if verdict.get("inconclusive") is True:
+            return INCONCLUSIVE
+        verdict = verdict.get("pass")
+    if isinstance(verdict, str):
+        return VERDICT_WORDS.get(verdict.strip().lower(), verdict.strip().lower())
+    if verdict is None:
+        return NO_VERDICT
+    return PASS if verdict else FAIL
+
+
+def combined_verdict(labels: Sequence[str]) -> str:
+    """One label for several verdicts: fail if one fails, else inconclusive if one is, else
+    pass when all pass (n/a when there is none or none was reached)."""
+    if FAIL in labels:
+        return FAIL
+    if INCONCLUSIVE in labels:
+        return INCONCLUSIVE
+    return PASS if labels and all(label == PASS for label in labels) else NO_VERDICT
+
+
+def block_verdicts(metrics: dict[str, Any] | None) -> dict[str, str]:
+    """{"efficacy", "preservation", "specificity", "overall"} labels of a metrics.json ({}
+    without verdicts: no baseline, or not evaluated)."""
+    verdicts = (metrics or {}).get("verdicts")
+    if not isinstance(verdicts, dict):
+        return {}
+    specificity = verdicts.get("specificity") or {}
+    labels = {
+        "efficacy": verdict_label(verdicts.get("efficacy")),
+        "preservation": verdict_label(verdicts.get("preservation")),
+        "specificity": combined_verdict([verdict_label(v) for v in specificity.values()]),
+    }
+    overall = verdicts.get("overall_verdict", verdicts.get("overall"))
+    labels["overall"] = (
+        verdict_label(overall) if overall is not None else combined_verdict(list(labels.values()))
+    )
+    return labels
+
+
 def metrics_rows(metrics: dict[str, Any]) -> list[list[str]]:
     """Rows of the metrics table (``METRICS_HEADERS``) from a metrics.json dict: the model (an
     unlearned run) against its baseline (the original model), as
-    ``esd.evaluation.report`` renders them."""
+    ``esd.evaluation.report.report_rows`` renders them; each row's verdict is the engine's
+    verdict of that metric (pass / fail / inconclusive; '' for a row without one)."""
     try:
         rows = report_rows(metrics)
     except (KeyError, TypeError, IndexError) as err:
         raise WorkbenchError(
             f"the metrics are incomplete ({one_line(err)}); evaluate the model again"
         ) from None
-    return [[r.section, r.metric, r.model, r.baseline, r.change, r.real, r.verdict] for r in rows]
+    return [
+        [r.section, r.metric, r.model, r.baseline, r.change, r.real,
+         verdict_label(r.verdict) if r.verdict else ""]
+        for r in rows
+    ]  # fmt: skip
 
 
 def metrics_summary(metrics: dict[str, Any]) -> str:
-    """One line above the metrics table: models, preset, samples and the verdicts."""
+    """One line above the metrics table: models, preset, samples and the verdicts per block."""
     model = (metrics.get("model") or {}).get("name", "?")
     base = (metrics.get("baseline") or {}).get("name")
     settings = metrics.get("settings") or {}
     line = f"{model}" + (f" vs original {base}" if base else " (no baseline)")
     line += f" · preset {settings.get('preset', '?')}, seed {settings.get('seed', '?')}"
-    verdicts = metrics.get("verdicts")
-    if not verdicts:
+    labels = block_verdicts(metrics)
+    if not labels:
         return line
-    parts = [f"{k} {verdict_text(verdicts[k].get('pass'))}" for k in ("efficacy", "preservation")]
-    for text, verdict in (verdicts.get("specificity") or {}).items():
-        parts.append(f"specificity '{text}' {verdict_text(verdict.get('pass'))}")
-    return f"{line} · overall {verdict_text(verdicts.get('overall'))} ({', '.join(parts)})"
+    parts = [f"efficacy {labels['efficacy']}", f"preservation {labels['preservation']}"]
+    per_metric = ((metrics.get("verdicts") or {}).get("preservation") or {}).get("metrics")
+    if isinstance(per_metric, dict) and per_metric:
+        inner = ", ".join(
+            f"{k.replace('_', ' ')} {verdict_label(v)}" for k, v in per_metric.items()
+        )
+        parts[-1] += f" [{inner}]"
+    for text, verdict in ((metrics.get("verdicts") or {}).get("specificity") or {}).items():
+        parts.append(f"specificity '{text}' {verdict_label(verdict)}")
+    return f"{line} · overall {labels['overall']} ({', '.join(parts)})"
 
 
 def _dig(block: Any, *keys: str) -> Any:
@@ -110,30 +184,52 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def status_text(info: ModelInfo) -> str:
+    """The marker of a model in the list: a run's state and why; "base model" (or refused)."""
+    if info.kind != "esd":
+        return "✗ refused" if info.error else "base model" + (" (bundled)" if info.bundled else "")
+    marker = RUN_MARKERS.get(info.status, info.status)
+    return f"{marker}: {info.status_note}" if info.status_note else marker
+
+
 def model_rows(infos: Sequence[ModelInfo]) -> list[list[str]]:
-    """Rows of the model list (``MODEL_HEADERS``): settings of each run and its last metrics."""
+    """Rows of the model list (``MODEL_HEADERS``): state, verdicts, settings of each run."""
     rows = []
     for info in infos:
         esd = info.settings if info.kind == "esd" else {}
         metrics = info.metrics or {}
-        verdicts = metrics.get("verdicts")
+        labels = block_verdicts(metrics)
         values = [
             info.name,
-            info.kind + (" (bundled)" if info.bundled else ""),
-            info.base,
+            status_text(info),
+            labels.get("efficacy"),
+            labels.get("preservation"),
+            labels.get("specificity"),
+            _dig(metrics, "model", "efficacy", "concept_rate"),
             esd.get("concepts"),
             esd.get("method"),
             esd.get("negative_guidance"),
             esd.get("lr"),
             info.steps,
             esd.get("batch_size"),
+            info.base,
             info.created,
-            _dig(metrics, "model", "efficacy", "concept_rate"),
-            verdict_text(verdicts.get("overall")) if isinstance(verdicts, dict) else None,
-            info.error,
+            info.error if info.kind != "esd" else None,
         ]
         rows.append([_cell(v) for v in values])
     return rows
+
+
+def run_label(name: str) -> str:
+    """A run as a picker shows it: its concept first ("a_person_kicking · from BASE"), so a
+    narrow field never cuts the part that tells runs apart; other models by name."""
+    base, sep, concept = name.partition("_ESD_")
+    return f"{concept} · from {base}" if sep and concept else name
+
+
+def run_choices(names: Sequence[str]) -> list[tuple[str, str]]:
+    """(label, name) choices of a picker of runs / models (``run_label``)."""
+    return [(run_label(n), n) for n in names]
 
 
 def run_prompts(info: ModelInfo) -> tuple[str, tuple[str, ...]]:
@@ -142,3 +238,17 @@ def run_prompts(info: ModelInfo) -> tuple[str, tuple[str, ...]]:
     related = info.settings.get("related") if info.kind == "esd" else None
     target = str(concepts[0]) if concepts else DEFAULT_TARGET
     return target, tuple(str(r) for r in (related or DEFAULT_RELATED))
+
+
+def note_sides(note: PairNote) -> tuple[str, str]:
+    """(under the original, under the unlearned) texts of a pair: "kick 0.92 · walk 0.04"."""
+    left = " · ".join(f"{c} {p:.2f}" for c, p in zip(note.concepts, note.original))
+    right = " · ".join(f"{c} {p:.2f}" for c, p in zip(note.concepts, note.unlearned))
+    return left, right
+
+
+def note_line(note: PairNote) -> str:
+    """A pair's note on one line: "kick 0.92 → 0.03 · walk 0.04 → 0.81"."""
+    return " · ".join(
+        f"{c} {p:.2f} → {q:.2f}" for c, p, q in zip(note.concepts, note.original, note.unlearned)
+    )
