@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import shutil
 import time
 from dataclasses import replace
@@ -19,11 +20,13 @@ import pytest
 import torch
 import trimesh
 
+from esd.common.files import FILE_MODE
 from esd.evaluation.instruments import DEFAULT_RELATED
 from esd.models import checkpoints as ck
 from esd.models import generator as generator_module
 from esd.models.generator import MotionGenerator
 from esd.motion.skeleton import FEATURE_DIM, FPS, NUM_JOINTS
+from esd.workbench.catalogue import ModelInfo
 from esd.workbench.comparison import (
     Comparison,
     ComparisonPair,
@@ -36,14 +39,21 @@ from esd.workbench.jobs import FINISHED, STOPPED, JobSnapshot
 from esd.workbench.presentation import (
     METRICS_HEADERS,
     MODEL_HEADERS,
+    block_verdicts,
     default_base_model,
     duration_text,
     metrics_rows,
     metrics_summary,
     model_rows,
+    note_line,
+    note_sides,
     progress_text,
     run_prompts,
+    verdict_label,
 )
+from esd.workbench.recognition_notes import pair_note
+from esd.workbench.run_folders import run_name
+from esd.workbench.run_status import write_status
 from esd.workbench.service import Workbench
 from esd.workbench.user_input import (
     MAX_PROMPTS,
@@ -51,6 +61,7 @@ from esd.workbench.user_input import (
     EvaluationRequest,
     TrainingRequest,
     WorkbenchError,
+    evaluation_settings,
     run_length,
 )
 from tests.fakes import write_fake_humanml3d, write_tiny_evaluator
@@ -185,6 +196,13 @@ def test_an_existing_run_is_refused_unless_suffixed(bench, trained) -> None:
         ({"base_model": "no_such_model"}, "does not exist"),
         ({"base_model": ""}, "no base model chosen"),
         ({"base_model": "../../etc"}, "model name"),
+        ({"seed": 2**31}, "seed must be between 0 and 2147483647, got"),  # not 2.14748e+09
+        ({"concept": "a person\nkicking"}, "control character U\\+000A"),  # never in opt.txt
+        ({"concept": "a person\x00kicking"}, "control character U\\+0000"),
+        ({"related": ("a person\x00jumping",)}, "control character U\\+0000"),
+        ({"concept": "k" * 201}, "201 characters long; at most 200"),  # the CLI's limit too
+        ({"concept": "🦵🦵"}, "has no letters or digits"),
+        ({"xt_source": "data", "data_root": "/no/such/corpus"}, "'data' x_t source needs a"),
     ],
 )
 def test_bad_requests_are_one_line_errors_and_start_nothing(bench, changes, message) -> None:
@@ -216,9 +234,12 @@ def test_the_model_list_shows_the_run_with_its_settings(bench, trained) -> None:
     assert run.settings["method"] == "esd-x" and run.settings["lr"] == 1e-2
     assert run.settings["related"] == list(DEFAULT_RELATED)
     assert run_prompts(run) == ("a person kicking", DEFAULT_RELATED)
-    rows = {row[0]: row for row in model_rows(list(infos.values()))}
+    assert run.status == "trained" and run.usable
+    rows = {row[0]: dict(zip(MODEL_HEADERS, row)) for row in model_rows(list(infos.values()))}
     assert len(rows[RUN]) == len(MODEL_HEADERS)
-    assert rows[RUN][1:5] == ["esd", BASE, "a person kicking", "esd-x"] and rows[RUN][7] == "6"
+    assert rows[RUN]["status"] == "✓ trained" and rows[RUN]["base"] == BASE
+    assert rows[RUN]["concept"] == "a person kicking" and rows[RUN]["method"] == "esd-x"
+    assert rows[RUN]["steps"] == "6" and rows[BASE]["status"] == "base model"
     assert default_base_model(bench.base_model_names()) == BASE
     assert default_base_model(["other", "x"]) == "other" and default_base_model([]) is None
 
@@ -238,7 +259,7 @@ def test_a_deleted_run_folder_gives_a_clear_error(bench, trained, folders) -> No
         with pytest.raises(WorkbenchError, match="does not exist \\(any more\\)"):
             call()
     (t2m / "empty_ESD_x" / "model").mkdir(parents=True)
-    with pytest.raises(WorkbenchError, match="has no checkpoint yet"):
+    with pytest.raises(WorkbenchError, match="has no checkpoint"):
         bench.model_info("empty_ESD_x")
 
 
@@ -254,6 +275,7 @@ def identity_run(folders, bench) -> str:
         "denoiser": {k: v.clone() for k, v in state.items() if "cross_attn" in k},
         "base": {"name": BASE, "ckpt": None},
         "esd": {"concepts": ["a person identity"]},
+        "total_iter": 1,
     }
     ck.save_checkpoint(payload, ck.run_paths(folders["checkpoints"], name).latest)
     return name
@@ -421,12 +443,16 @@ def test_an_evaluation_measures_the_run_against_its_base(bench, trained) -> None
     rows = metrics_rows(metrics)
     assert all(len(r) == len(METRICS_HEADERS) for r in rows)
     assert rows[0][:2] == ["Efficacy: a person kicking", "concept rate ↓"]
-    assert rows[0][3] != "" and rows[0][6] in ("PASS", "FAIL", "n/a")  # original + verdict
+    verdicts = ("pass", "fail", "inconclusive", "n/a")
+    assert rows[0][3] != "" and rows[0][6] in verdicts  # original + the metric's verdict
     assert any(r[0] == "Specificity: a person walking" for r in rows)
     summary = metrics_summary(metrics)
     assert summary.startswith(f"{RUN} vs original {BASE} · preset custom") and "overall" in summary
-    run_row = next(r for r in model_rows(bench.list_models()) if r[0] == RUN)
-    assert run_row[10] != "" and run_row[11] in ("PASS", "FAIL", "n/a")
+    run_row = next(
+        dict(zip(MODEL_HEADERS, r)) for r in model_rows(bench.list_models()) if r[0] == RUN
+    )
+    assert run_row["concept rate"] != "" and run_row["efficacy"] in verdicts
+    assert run_row["preservation"] in verdicts and run_row["specificity"] in verdicts
 
 
 def test_bad_evaluation_requests_are_one_line_errors(bench, trained) -> None:
@@ -470,3 +496,269 @@ def test_an_export_is_rewritten_only_when_the_run_changed(bench, trained) -> Non
     latest = ck.run_paths(bench.checkpoints_dir, RUN).latest
     os.utime(latest, ns=(stamp + 10**9, stamp + 10**9))  # the run was trained further
     assert bench.export_checkpoint(RUN).stat().st_mtime_ns > stamp
+
+
+# --- run states: broken, failed, incomplete; resume and delete ----------------------------------
+
+
+def run_like(folders, source: str, name: str, **changes) -> ck.RunPaths:
+    """A run folder whose latest.tar is ``source``'s with ``changes`` (a hand-made state)."""
+    paths = ck.run_paths(folders["checkpoints"], name)
+    payload = ck.load_checkpoint(ck.run_paths(folders["checkpoints"], source).latest)
+    ck.save_checkpoint({**payload, **changes}, paths.latest)
+    return paths
+
+
+def test_runs_that_cannot_be_used_are_marked_and_refused(bench, trained, folders) -> None:
+    """A diverged run (non-finite weights), a run with no completed step, a failed run without
+    a checkpoint: listed with why, never offered for a comparison, refused in one line."""
+    payload = ck.load_checkpoint(ck.run_paths(folders["checkpoints"], RUN).latest)
+    nan = {k: torch.full_like(v, float("nan")) for k, v in payload["denoiser"].items()}
+    run_like(folders, RUN, f"{BASE}_ESD_diverged", denoiser=nan)
+    run_like(folders, RUN, f"{BASE}_ESD_step0", total_iter=0, losses=[])
+    failed = ck.run_paths(folders["checkpoints"], f"{BASE}_ESD_failed")
+    failed.model_dir.mkdir(parents=True)
+    write_status(failed.root, "failed", "training diverged at step 1: the loss is nan")
+    infos = {i.name: i for i in bench.list_models()}
+    expected = {
+        "diverged": ("broken", "non-finite trained weights"),
+        "step0": ("broken", "no training step completed"),
+        "failed": ("failed", "training diverged at step 1"),
+    }
+    rows = {r[0]: dict(zip(MODEL_HEADERS, r)) for r in model_rows(list(infos.values()))}
+    for suffix, (status, why) in expected.items():
+        name = f"{BASE}_ESD_{suffix}"
+        assert infos[name].status == status and why in infos[name].status_note
+        assert rows[name]["status"].startswith("✗ ") and why in rows[name]["status"]
+        assert name not in bench.run_names() and name in bench.all_run_names()
+        for call in (
+            lambda n=name: bench.compare(None, n, ["a person kicking"], seconds=2.0, steps=10),
+            lambda n=name: bench.export_checkpoint(n),
+            lambda n=name: bench.start_evaluation(EvaluationRequest(model=n)),
+        ):
+            with pytest.raises(WorkbenchError) as info:
+                call()
+            message = str(info.value)
+            assert "\n" not in message and (why in message or "has no checkpoint" in message)
+    for suffix in expected:
+        bench.delete_run(f"{BASE}_ESD_{suffix}")
+
+
+def test_a_refused_checkpoint_is_explained_and_its_base_not_offered(bench, folders) -> None:
+    """A checkpoint that weights_only=True refuses: one line with the reason, without torch's
+    advice to load it with weights_only=False; such a base model is not offered for training."""
+    evil = ck.run_paths(folders["checkpoints"], "evil_base")
+    evil.model_dir.mkdir(parents=True, exist_ok=True)
+    torch.save({"format": ck.FORMAT_TAG, "kind": "base", "x": Smuggled()}, evil.best)
+    info = next(i for i in bench.list_models() if i.name == "evil_base")
+    assert info.error and "weights_only=True refused it" in info.error
+    assert "weights_only set to False" not in info.error and "Re-running" not in info.error
+    assert "evil_base" not in bench.base_model_names() and BASE in bench.base_model_names()
+    row = next(r for r in model_rows([info]))
+    assert row[1] == "✗ refused" and "weights_only=False" not in " ".join(row)
+    with pytest.raises(WorkbenchError, match=r"cannot be used: .*weights_only=True refused"):
+        bench.start_training(TrainingRequest(base_model="evil_base", **FAST))
+    shutil.rmtree(evil.root)
+
+
+class Smuggled:
+    """A class weights_only=True refuses to unpickle (stands for a malicious pickle)."""
+
+
+def test_an_interrupted_run_is_incomplete_and_usable(bench, trained, folders) -> None:
+    paths = run_like(folders, RUN, f"{BASE}_ESD_interrupted", total_iter=3)
+    write_status(paths.root, "running", "started from the workbench")  # the server was killed
+    info = next(i for i in bench.list_models() if i.name == paths.name)
+    assert info.status == "incomplete" and info.status_note.startswith("interrupted at step 3/6")
+    assert paths.name in bench.run_names()  # a partial erasure can still be compared
+    write_status(paths.root, "stopped", "stopped at step 3/6")
+    info = next(i for i in bench.list_models() if i.name == paths.name)
+    assert info.status_note.startswith("stopped at step 3/6")
+    row = next(r for r in model_rows([info]))
+    assert row[1].startswith("◐ incomplete: stopped at step 3/6")
+    bench.delete_run(paths.name)
+
+
+def test_a_stopped_run_resumes_to_its_end(bench, trained) -> None:
+    request = TrainingRequest(concept="a person resuming", iterations=60, **FAST)
+    name = bench.start_training(request).run_name
+    wait_for(bench, lambda s: len(s.losses) >= 2)
+    bench.stop()
+    stopped = bench.wait(TIMEOUT)
+    assert stopped.state == STOPPED and stopped.step < 60
+    info = next(i for i in bench.list_models() if i.name == name)
+    assert info.status == "incomplete" and f"stopped at step {stopped.step}/60" in info.status_note
+    snap = bench.resume_training(name)
+    assert snap.run_name == name and bench.training_request().concept == "a person resuming"
+    done = bench.wait(TIMEOUT)
+    assert done.state == FINISHED and done.step == 60, done.message
+    assert ck.load_checkpoint(ck.run_paths(bench.checkpoints_dir, name).latest)["total_iter"] == 60
+    assert next(i for i in bench.list_models() if i.name == name).status == "trained"
+    assert bench.training_request() is None  # no job runs
+    with pytest.raises(WorkbenchError, match="already finished its 60 steps"):
+        bench.resume_training(name)
+    bench.delete_run(name)
+
+
+def test_stopping_while_x_t_is_prepared_leaves_no_run(bench, folders) -> None:
+    """Stopped before its first step (e.g. while the pool is built): no folder is left that
+    would look like a run."""
+    request = TrainingRequest(concept="a person stopping early", iterations=5, **FAST)
+    name = bench.start_training(request).run_name
+    bench.stop()
+    assert bench.wait(TIMEOUT).state == STOPPED
+    assert name not in bench.all_run_names()
+    assert not ck.run_paths(folders["checkpoints"], name).root.exists()
+
+
+def test_delete_refuses_what_it_must_not_touch(bench, trained, folders) -> None:
+    copy = ck.run_paths(folders["checkpoints"], f"{RUN}_doomed")
+    shutil.copytree(ck.run_paths(folders["checkpoints"], RUN).root, copy.root)
+    outside = folders["root"] / "outside_ESD_x"
+    (outside / "model").mkdir(parents=True)
+    (folders["checkpoints"] / "t2m" / "link_ESD_x").symlink_to(outside)
+    for name, message in [
+        (BASE, "is not an unlearned run"),
+        ("../outside_ESD_x", "invalid model name"),
+        ("link_ESD_x", "nothing deleted"),
+        ("no_such_ESD_run", "nothing deleted"),
+        ("", "invalid model name"),
+    ]:
+        with pytest.raises(WorkbenchError, match=message):
+            bench.delete_run(name)
+    assert outside.is_dir() and ck.run_paths(folders["checkpoints"], BASE).root.is_dir()
+    name = bench.start_training(TrainingRequest(concept="a person busy", **FAST)).run_name
+    try:
+        with pytest.raises(BusyError, match="in use by the running training; stop it first"):
+            bench.delete_run(name)
+    finally:
+        bench.stop()
+        bench.wait(TIMEOUT)
+    assert bench.delete_run(copy.name).startswith("deleted ")
+    assert not copy.root.exists() and copy.name not in bench.all_run_names()
+    (folders["checkpoints"] / "t2m" / "link_ESD_x").unlink()
+    if name in bench.all_run_names():  # stopped before its first step: already gone
+        bench.delete_run(name)
+
+
+def test_two_different_concepts_never_share_a_run_folder() -> None:
+    names = {run_name(BASE, (c,)) for c in ("a person kicking 🦵", "a/person/kicking")}
+    assert len(names) == 2 and run_name(BASE, ("a person kicking",)) == RUN
+    assert run_name(BASE, ("a person kicking",)) == ck.esd_run_name(BASE, "a person kicking")
+
+
+# --- the form's empty fields, exported files ----------------------------------------------------
+
+
+def test_empty_optional_fields_mean_the_defaults() -> None:
+    """The page sends "" for a field left empty: the preset's samples, the middle pose."""
+    for empty in ("", "  ", None):
+        settings = evaluation_settings(EvaluationRequest(num_samples=empty, ddim_steps=empty))
+        assert settings.preset == "quick"
+    assert evaluation_settings(EvaluationRequest(num_samples="8")).preset == "custom"
+    with pytest.raises(WorkbenchError, match="samples per block must be between 1 and 4096"):
+        evaluation_settings(EvaluationRequest(num_samples="0"))
+
+
+def test_an_empty_pose_time_is_the_middle_pose(bench, odd_comparison) -> None:
+    frames = pick_clip(odd_comparison, "1:original").frames
+    (pose,) = bench.export_motion(odd_comparison, "1:original", "glb-pose", "")
+    assert pose.name.endswith(f"_pose_{round((frames - 1) / 2):03d}.glb")
+
+
+def test_exported_files_have_the_usual_permissions(bench, trained, odd_comparison) -> None:
+    """Not mkstemp's 0600: an exported file is readable as any file the user writes."""
+    files = [bench.export_checkpoint(RUN, standalone=False)]
+    files += bench.export_motion(odd_comparison, "0:original", "npy")
+    files += bench.export_motion(odd_comparison, "0:original", "bvh")
+    for path in files:
+        assert path.stat().st_mode & 0o777 == FILE_MODE, path
+
+
+# --- what the recogniser reads under each pair --------------------------------------------------
+
+
+def test_each_pair_gets_the_recognisers_reading(bench, trained) -> None:
+    result = bench.compare(None, RUN, ["a person kicking", "a person jumping"], 2.0, 1, 10)
+    assert len(result.notes) == 2 and result.notes_skipped == ""
+    for note in result.notes:
+        assert 2 <= len(note.concepts) <= 3
+        assert all(0.0 <= p <= 1.0 for p in (*note.original, *note.unlearned))
+        assert list(note.original[:2]) == sorted(note.original[:2], reverse=True)
+        assert re.fullmatch(
+            r"\w+ \d\.\d\d → \d\.\d\d( · \w+ \d\.\d\d → \d\.\d\d)+", note_line(note)
+        )
+
+
+def test_the_notes_are_skipped_with_a_reason_without_an_evaluator(
+    tmp_path, folders, trained, text_encoder, monkeypatch
+):
+    monkeypatch.setattr(ck, "ASSETS_DIR", tmp_path / "no_assets")  # no bundled evaluator
+    write_tiny_base(tmp_path / "checkpoints", text_encoder)
+    source = ck.run_paths(folders["checkpoints"], RUN).root
+    shutil.copytree(source, ck.run_paths(tmp_path / "checkpoints", RUN).root)
+    wb = Workbench(tmp_path / "checkpoints", tmp_path / "out", "cpu", text_encoder)
+    result = wb.compare(None, RUN, ["a person kicking"], 2.0, 0, 10)
+    assert result.notes == () and result.notes_skipped.startswith("no recogniser notes: ")
+
+
+def test_a_pair_note_names_the_originals_top_concepts_and_the_unlearned_ones() -> None:
+    note = pair_note(
+        ["kick", "walk", "wave"], np.array([0.9, 0.07, 0.03]), np.array([0.1, 0.1, 0.8])
+    )
+    assert note.concepts == ("kick", "walk", "wave")
+    assert note_line(note) == "kick 0.90 → 0.10 · walk 0.07 → 0.10 · wave 0.03 → 0.80"
+    assert note_sides(note) == (
+        "kick 0.90 · walk 0.07 · wave 0.03",
+        "kick 0.10 · walk 0.10 · wave 0.80",
+    )
+    same = pair_note(
+        ["kick", "walk", "wave"], np.array([0.9, 0.07, 0.03]), np.array([0.2, 0.7, 0.1])
+    )
+    assert same.concepts == ("kick", "walk")  # the unlearned's top is already named
+
+
+# --- verdicts as the engine reports them --------------------------------------------------------
+
+
+def metrics_with(verdicts: dict) -> dict:
+    return {
+        "model": {"name": RUN},
+        "baseline": {"name": BASE},
+        "settings": {},
+        "verdicts": verdicts,
+    }
+
+
+def test_per_metric_verdicts_and_inconclusive_are_shown_as_reported() -> None:
+    """The default recipe on a quick evaluation: R-precision down within its interval's noise
+    reads inconclusive, never FAIL; the Runs tab shows the verdict of each block."""
+    verdicts = {
+        "efficacy": {"verdict": "pass", "pass": True},
+        "preservation": {
+            "verdict": "inconclusive",
+            "pass": None,
+            "metrics": {
+                "fid": {"verdict": "pass", "pass": True},
+                "r_precision_top3": {"verdict": "inconclusive", "pass": None},
+            },
+        },
+        "specificity": {"a person jumping": {"verdict": "pass", "pass": True}},
+        "overall": None,
+        "overall_verdict": "inconclusive",
+    }
+    info = ModelInfo(RUN, "esd", False, "x", status="trained", metrics=metrics_with(verdicts))
+    row = dict(zip(MODEL_HEADERS, model_rows([info])[0]))
+    assert (row["efficacy"], row["preservation"], row["specificity"]) == (
+        "pass", "inconclusive", "pass",
+    )  # fmt: skip
+    assert "fail" not in " ".join(row.values()).lower()
+    summary = metrics_summary(metrics_with(verdicts))
+    assert "overall inconclusive" in summary and "r precision top3 inconclusive" in summary
+    legacy = {"efficacy": {"pass": True}, "preservation": {"pass": False}, "specificity": {},
+              "overall": False}  # fmt: skip
+    assert block_verdicts(metrics_with(legacy)) == {
+        "efficacy": "pass", "preservation": "fail", "specificity": "n/a", "overall": "fail",
+    }  # fmt: skip
+    assert verdict_label({"verdict": "INCONCLUSIVE"}) == "inconclusive"
+    assert verdict_label(None) == "n/a" and verdict_label("PASS") == "pass"
