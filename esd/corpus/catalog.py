@@ -13,6 +13,11 @@ from esd.motion.concepts import CONCEPT_NAMES
 
 LEFT, RIGHT, BOTH = "left", "right", "both"
 SPEEDS = ("slow", "normal", "fast")
+PLAIN = "plain"  # the style of an action performed without a particular manner
+# Manners of walking seen in real capture (brisk arm-pumping, tired, graceful, bouncy, timid).
+WALK_STYLES = (PLAIN, "energetic", "tired", "graceful", "bouncy", "timid")
+# Waves: at head height (plain), big whole-arm waves high overhead, small waves below the chin.
+WAVE_STYLES = (PLAIN, "big", "small")
 
 
 @dataclass(frozen=True)
@@ -24,6 +29,7 @@ class ConceptSpec:
     sides: tuple[str | None, ...]  # allowed sides (None: the action has no side)
     seconds: tuple[float, float]  # typical duration of one segment (before idle padding)
     max_reps: int = 1  # repetitions the generator may perform (1 = single action)
+    styles: tuple[str, ...] = (PLAIN,)  # manners of any variant, e.g. walk: energetic / tired
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,7 @@ class SegmentFacts:
     side: str | None = None  # left / right / both / None; for walks and spins: the direction
     reps: int = 1  # repetitions (steps are not counted for locomotion)
     speed: str = "normal"  # slow / normal / fast
+    style: str = PLAIN  # the manner (a name from the spec's styles; PLAIN: none to mention)
     start: int = 0  # first frame of the segment in the clip
     end: int = 0  # one past its last frame
 
@@ -45,6 +52,7 @@ SPECS: tuple[ConceptSpec, ...] = (
         ("forward", "backward", "sideways", "circle", "turn"),
         (None, LEFT, RIGHT),
         (3.0, 7.0),
+        styles=WALK_STYLES,
     ),
     ConceptSpec("run", ("forward", "jog", "circle"), (None, LEFT, RIGHT), (2.5, 6.0)),
     ConceptSpec(
@@ -66,8 +74,21 @@ SPECS: tuple[ConceptSpec, ...] = (
     ConceptSpec(
         "squat", ("arms_forward", "hands_on_hips", "deep"), (None,), (2.0, 6.0), max_reps=4
     ),
-    ConceptSpec("wave", ("one_hand", "both_hands"), (LEFT, RIGHT, BOTH), (1.5, 4.0), max_reps=5),
-    ConceptSpec("raise_arms", ("overhead", "forward", "sideways"), (BOTH,), (1.5, 4.0), max_reps=3),
+    ConceptSpec(
+        "wave",
+        ("one_hand", "both_hands"),
+        (LEFT, RIGHT, BOTH),
+        (1.5, 7.0),
+        max_reps=5,
+        styles=WAVE_STYLES,
+    ),
+    ConceptSpec(
+        "raise_arms",
+        ("overhead", "forward", "sideways", "hand_up", "shoulder"),
+        (BOTH, LEFT, RIGHT),
+        (1.0, 5.0),
+        max_reps=3,
+    ),
     ConceptSpec("clap", ("in_front", "overhead"), (None,), (1.5, 4.0), max_reps=8),
     ConceptSpec("sit_down", ("chair",), (None,), (2.0, 4.0)),
     ConceptSpec("stand_up", ("from_chair",), (None,), (2.0, 4.0)),

@@ -50,17 +50,21 @@ class Clip:
 
 
 def sample_request(concept: str, rng: np.random.Generator) -> ActionRequest:
-    """A random request for ``concept``: variant, side, speed and repetitions from the catalog."""
+    """A random request for ``concept``: variant, side, speed, repetitions and (for a concept
+    with several) style from the catalog."""
     spec = SPEC_BY_NAME[concept]
     speeds = tuple(SPEED_WEIGHTS)
     speed = speeds[rng.choice(len(speeds), p=list(SPEED_WEIGHTS.values()))]
-    return ActionRequest(
+    request = ActionRequest(
         concept=concept,
         variant=spec.variants[rng.integers(len(spec.variants))],
         side=spec.sides[rng.integers(len(spec.sides))],
         speed=speed,
         reps=int(rng.integers(1, spec.max_reps + 1)),
     )
+    if len(spec.styles) > 1:  # drawn only here, so the other concepts' draws stay as they were
+        request = replace(request, style=spec.styles[rng.integers(len(spec.styles))])
+    return request
 
 
 def can_follow(first: str, second: str) -> bool:

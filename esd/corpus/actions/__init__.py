@@ -33,9 +33,11 @@ from esd.corpus.actions.upper_body import (  # noqa: F401
     arm_gestures,
     punch,
     push,
+    raise_arms,
     swim,
     swing,
     throw,
+    wave,
 )
 
 __all__ = ["ACTIONS", "ActionRequest", "ActionResult", "generate_action"]

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from esd.corpus.catalog import SPEC_BY_NAME, SegmentFacts
+from esd.corpus.catalog import PLAIN, SPEC_BY_NAME, SegmentFacts
 from esd.corpus.physics import BOTH_FEET, BodyMotion
 from esd.corpus.rig import Pose
 from esd.motion.skeleton import FPS, JOINT_INDEX, NUM_JOINTS
@@ -41,6 +41,7 @@ class ActionRequest:
     side: str | None = None
     speed: str = "normal"
     reps: int = 1
+    style: str = PLAIN  # a manner from the concept's styles (PLAIN: the default movement)
 
 
 @dataclass
@@ -76,12 +77,16 @@ def generate_action(request: ActionRequest, rng: np.random.Generator) -> ActionR
         raise ValueError(f"invalid variant/side for {request.concept}: {request}")
     if not 1 <= request.reps <= spec.max_reps or request.speed not in TEMPO:
         raise ValueError(f"invalid reps/speed for {request.concept}: {request}")
+    if request.style not in spec.styles:
+        raise ValueError(f"invalid style for {request.concept}: {request}")
     return ACTIONS[request.concept](request, rng)
 
 
 def facts_of(request: ActionRequest) -> SegmentFacts:
     """The facts of a request (start/end are set by ``compose``)."""
-    return SegmentFacts(request.concept, request.variant, request.side, request.reps, request.speed)
+    return SegmentFacts(
+        request.concept, request.variant, request.side, request.reps, request.speed, request.style
+    )
 
 
 def seconds_to_frames(seconds: float) -> int:
