@@ -50,7 +50,10 @@ KEYWORDS = {
     "climb": ("climb", "ladder", "rung"),
     "swim": ("swim", "stroke", "swimmer", "freestyle", "breaststroke"),
 }
-SHARED = {("punch", "throw")}  # (caption concept, key word): "a person throws a punch"
+# (caption concept, key word) allowed: "a person throws a punch", "a fighter throws a kick", and
+# roles that act in several concepts ("a dancer kicks"): the verb names the concept.
+SHARED = {("punch", "throw"), ("kick", "throw")}
+SHARED |= {(concept, "dancer") for concept in ("kick", "jump", "spin")}
 
 # (concept, variant) whose side the captions never name (the catalog allows a side, but it is
 # not a direction or a limb a reader would miss), or name as "both hands".
@@ -77,7 +80,9 @@ def random_facts(rng, spec) -> SegmentFacts:
     variant = spec.variants[int(rng.integers(len(spec.variants)))]
     side = spec.sides[int(rng.integers(len(spec.sides)))]
     reps = int(rng.integers(1, spec.max_reps + 1))
-    return SegmentFacts(spec.name, variant, side, reps, SPEEDS[int(rng.integers(len(SPEEDS)))])
+    speed = SPEEDS[int(rng.integers(len(SPEEDS)))]
+    style = spec.styles[int(rng.integers(len(spec.styles)))]
+    return SegmentFacts(spec.name, variant, side, reps, speed, style)
 
 
 @pytest.fixture(scope="module")

@@ -43,7 +43,7 @@ from esd.motion.concepts import CONCEPT_NAMES
 from esd.motion.features import canonical_joints, feature_statistics, joints_to_features
 from esd.motion.humanml3d import FEATURES_DIR, JOINTS_DIR, TEXTS_DIR, read_npy
 
-GENERATOR_VERSION = "esd-motion-corpus/1"
+GENERATOR_VERSION = "esd-motion-corpus/2"
 DEFAULT_CLIPS = 12_000
 SPLIT_SHARES = {"train": 0.8, "val": 0.1, "test": 0.1}
 CAPTIONS_PER_CLIP = 3

@@ -19,6 +19,7 @@ from esd.corpus.captions.lexicon import gerund, plural_of, third_person
 from esd.corpus.captions.phrases import (
     ALTERNATE_LIMBS,
     ALTERNATING,
+    DESCRIPTION_SIDES,
     DESCRIPTION_VARIANTS,
     DIRECTIONS,
     GENDER_WORDS,
@@ -26,23 +27,27 @@ from esd.corpus.captions.phrases import (
     LIMB_FIELDS,
     MANY_REPS_ADVERBS,
     MANY_REPS_COUNTS,
+    MARKER_SIDES,
     NUMBER_WORDS,
     ONE_HANDED,
     REPS_ADVERBS,
     REPS_COUNTS,
+    ROLES,
     SIDED_FIELDS,
     SILENT_COUNT,
     SINGLE_SHAPES,
     SPECIFIC_ONLY,
     SPEED_POST,
     SPEED_PRE,
+    STYLE_ADVERBS,
+    STYLE_TEMPLATE_VARIANTS,
     SUBJECTS,
     SWITCHED_LEADS,
     TWO_SHAPES,
     VARIANT_SIDES,
 )
-from esd.corpus.captions.templates import TEMPLATES
-from esd.corpus.catalog import BOTH, LEFT, RIGHT, SPEC_BY_NAME, SegmentFacts
+from esd.corpus.captions.templates import STYLE_TEMPLATES, TEMPLATES
+from esd.corpus.catalog import BOTH, LEFT, PLAIN, RIGHT, SPEC_BY_NAME, SegmentFacts
 from esd.motion.concepts import CONCEPT_BY_NAME
 
 MAX_WORDS = 30  # HumanML3D captions are short
@@ -54,6 +59,10 @@ PRE_ADVERB_P = 0.5  # speed adverb before the verb ("quickly kicks") rather than
 REPS_SILENT_P = 0.3  # repeated actions whose caption leaves the count out
 ONCE_P = 0.08  # single actions described with "once"
 THE_POSSESSIVE_P = 0.35  # "the left leg" instead of "his/her/their left leg"
+ROLE_P = 0.2  # captions whose subject is a role of the first segment's concept ("a fighter")
+THE_ROLE_P = 0.3  # "the fighter" rather than "a fighter"
+STYLE_MENTION_P = 0.8  # styled segments whose caption says how (the rest leave it out)
+STYLE_TEMPLATE_P = 0.5  # of those: a style template ("takes a brisk walk") vs an adverb
 VARIANT_WEIGHT = 2.5  # variant-specific templates are preferred over generic ones
 SIDE_WEIGHT = 2.0  # templates that name the side are preferred when there is one
 TWO_SEGMENTS = 2
@@ -84,15 +93,24 @@ def _pick_weighted(rng: np.random.Generator, options: Sequence[tuple[str, float]
     return options[int(rng.choice(len(options), p=weights / weights.sum()))][0]
 
 
-def _voice(rng: np.random.Generator) -> _Voice:
+def _voice(rng: np.random.Generator, concept: str) -> _Voice:
+    """The subject: now and then a role of ``concept`` ("a fighter"), else a generic one."""
+    roles = ROLES.get(concept, ())
+    if roles and rng.random() < ROLE_P:
+        noun, gender = roles[int(rng.integers(len(roles)))]
+        article = "the" if rng.random() < THE_ROLE_P else "a"  # "a" -> "an" in _tidy
+        return _Voice(f"{article} {noun}", *GENDER_WORDS[gender])
     weights = np.array([w for *_, w in SUBJECTS])
     subject, gender, _ = SUBJECTS[int(rng.choice(len(SUBJECTS), p=weights / weights.sum()))]
     return _Voice(subject, *GENDER_WORDS[gender])
 
 
 def _side_ok(text: str, side: str | None) -> bool:
-    """Whether the fields of ``text`` can be filled for a segment with ``side``."""
+    """Whether the fields of ``text`` can be filled for a segment with ``side`` ({single} and
+    {pair} mark words that fit one hand or both hands only)."""
     fields = set(_FIELD.findall(text))
+    if any(side not in MARKER_SIDES[m] for m in fields & set(MARKER_SIDES)):
+        return False
     if side is None:
         return not fields & (SIDED_FIELDS | LIMB_FIELDS)
     return side != BOTH or not fields & SIDED_FIELDS
@@ -187,6 +205,8 @@ def _fill_fields(text: str, facts: SegmentFacts, voice: _Voice, rng: np.random.G
             return _possessive(voice, rng)
         if name == "reps":
             return " " + _reps_adverb(facts.reps, rng)
+        if name in MARKER_SIDES:
+            return ""
         return {"side": side, "own": voice.possessive, "self": voice.reflexive}[name]
 
     text = _FIELD.sub(field, text)
@@ -201,10 +221,29 @@ def _with_speed(predicate: str, speed: str, rng: np.random.Generator) -> str:
     return f"{predicate} {_pick(rng, SPEED_POST[speed])}"
 
 
+@functools.lru_cache(maxsize=256)
+def _style_candidates(concept: str, variant: str, style: str, side: str | None) -> tuple:
+    """The style templates that can describe the segment (none: say the style by an adverb)."""
+    allowed = STYLE_TEMPLATE_VARIANTS.get(concept)
+    if allowed is not None and variant not in allowed:
+        return ()
+    templates = STYLE_TEMPLATES.get(concept, {}).get(style, ())
+    return tuple((t, 1.0) for t in templates if _side_ok(_without_groups(t), side))
+
+
 def _predicate(facts: SegmentFacts, voice: _Voice, rng: np.random.Generator) -> str:
-    """A predicate of the segment with its verbs still marked (``<kick>``)."""
+    """A predicate of the segment with its verbs still marked (``<kick>``); a styled segment
+    mostly says its style, by a style template or an adverb ("walks briskly")."""
     side = _effective_side(facts)
+    mention = facts.style != PLAIN and rng.random() < STYLE_MENTION_P
+    styled = _style_candidates(facts.concept, facts.variant, facts.style, side) if mention else ()
+    if styled and rng.random() < STYLE_TEMPLATE_P:
+        template = _pick_weighted(rng, styled)
+        return _fill_fields(_expand_groups(template, side, rng), facts, voice, rng)
     template = _pick_weighted(rng, _candidates(facts.concept, facts.variant, side))
+    if mention:
+        adverb = _pick(rng, STYLE_ADVERBS[(facts.concept, facts.style)])
+        template = f"{template} {adverb}"
     text = _fill_fields(_expand_groups(template, side, rng), facts, voice, rng)
     return _with_speed(text, facts.speed, rng)
 
@@ -249,6 +288,7 @@ def _description(facts: SegmentFacts, rng: np.random.Generator) -> str:
         d
         for d in CONCEPT_BY_NAME[facts.concept].descriptions
         if DESCRIPTION_VARIANTS.get(d, facts.variant) == facts.variant
+        and DESCRIPTION_SIDES.get(d, facts.side) == facts.side
     ]
     return _pick(rng, options)
 
@@ -256,7 +296,7 @@ def _description(facts: SegmentFacts, rng: np.random.Generator) -> str:
 def _one_caption(segments: Sequence[SegmentFacts], rng: np.random.Generator) -> str:
     if len(segments) == 1 and rng.random() < CANONICAL_P:
         return _tidy(_description(segments[0], rng), rng)
-    voice = _voice(rng)
+    voice = _voice(rng, segments[0].concept)
     predicates = [_predicate(facts, voice, rng) for facts in segments]
     shapes = SINGLE_SHAPES if len(segments) == 1 else TWO_SHAPES
     return _tidy(_sentence(_pick_weighted(rng, shapes), voice, predicates), rng)
@@ -271,6 +311,8 @@ def _check_segments(segments: Sequence[SegmentFacts]) -> None:
             raise ValueError(f"no captions for {facts.concept!r} variant {facts.variant!r}")
         if facts.side not in (None, LEFT, RIGHT, BOTH) or facts.reps < 1:
             raise ValueError(f"invalid side or reps: {facts}")
+        if facts.style not in spec.styles:
+            raise ValueError(f"no captions for {facts.concept!r} style {facts.style!r}")
 
 
 def clip_captions(

@@ -29,7 +29,7 @@ HELDOUT_PHRASINGS: dict[str, tuple[str, ...]] = {
         "an athlete jumps as high as possible",
     ),
     "kick": (
-        "a soccer player kicks a ball",
+        "a goalkeeper kicks the ball downfield",
         "a child kicks a pebble down the road",
         "someone kicks a door open",
         "a person angrily kicks a bucket",

@@ -30,6 +30,7 @@ VERBS = frozenset(
     steady teeter pose remain shove press thrust nudge retrieve gather collect lie scoop fetch
     windmill churn sweep crank tee drive crack scale ascend clamber scramble paddle tread mime
     catch ask greet look cheer tie wake
+    say practice pump drag trudge bounce creep hang
     """)
 )
 DOUBLED_FINALS = frozenset(  # verbs that double their last letter before "-ing"
@@ -61,6 +62,8 @@ NOUNS = frozenset(
     pool puddle quarterback question racket rock shelf shoelace show skater soccer sofa stage
     street student table target teacher team tennis toy track tree victory wedding weightlifter
     window winner workout yard yoga bucket nightclub laundry pebble road
+    artist kickboxer runner jogger pedestrian kid tourist musician gentleman teenager stride model
+    runway elbow goalkeeper football bounce spring fashion energy face
     """)
 )
 IRREGULAR_PLURALS = {"foot": "feet", "series": "series"}
@@ -69,6 +72,8 @@ SUBJECT_NOUNS = frozenset(  # a verb-or-noun word right after one of these is th
     person man woman figure human individual actor athlete ballerina boxer child coach fan
     fencer fighter firefighter gardener golfer guest gymnast knight member performer pitcher
     player quarterback skater student swimmer teacher weightlifter winner
+    artist kickboxer runner jogger pedestrian kid tourist musician gentleman teenager dancer
+    goalkeeper
     """)
 )
 SUBJECT_PRONOUNS = frozenset({"someone", "he", "she", "they", "which", "that"})
@@ -81,17 +86,20 @@ WORDS_BY_TAG = {  # the closed classes and other words that are never verbs or n
     "CCONJ": "and or",
     "SCONJ": "before after while as if until",
     "AUX": "is",
-    "INTJ": "hello goodbye",
+    "INTJ": "hello goodbye bye",
     "ADV": """forward forwards ahead straight backward backwards back sideways laterally around
         along again away together overhead upward lightly deeply slightly low high higher out
         hard firmly powerfully happily energetically cheerfully once twice repeatedly then first
         afterwards quickly rapidly swiftly slowly very far fast underhand overhand aloft skyward
-        outward upright politely forth angrily""",
+        outward upright politely forth angrily halfway downfield wildly enthusiastically
+        gracefully elegantly briskly vigorously tiredly wearily sluggishly timidly hesitantly
+        nervously cautiously shyly discreetly""",
     "ADJ": """left right few several short little small big wide large full complete sharp light
         steady easy vertical long same circular deep heavy good relaxed loose single other bent
         friendly polite formal slight possible slow open close closed invisible imaginary split
         upper courteous flat wooden angry dizzy dropped elderly loud narrow passing shopping
-        sore stalled tired whole""",
+        sore stalled tired whole martial old young brisk energetic lively quick weary graceful
+        elegant feminine cheerful happy bouncy timid hesitant cautious nervous shy exhausted""",
 }
 WORD_TAGS = {word: tag for tag, words in WORDS_BY_TAG.items() for word in _words(words)}
 IRREGULAR_LEMMAS = {"is": "be"}

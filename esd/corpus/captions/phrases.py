@@ -5,7 +5,7 @@ repetition words, directions and limbs (a data table read by ``esd.corpus.captio
 
 from __future__ import annotations
 
-from esd.corpus.catalog import BOTH, SPEC_BY_NAME
+from esd.corpus.catalog import BOTH, LEFT, RIGHT, SPEC_BY_NAME
 
 # subject, gender (possessive/pronoun/reflexive), relative weight
 SUBJECTS: tuple[tuple[str, str, float], ...] = (
@@ -20,6 +20,29 @@ SUBJECTS: tuple[tuple[str, str, float], ...] = (
     ("a human", "n", 0.5),
     ("an individual", "n", 0.5),
 )
+# Roles that now and then replace the subject in a concept's captions (noun, gender), so that a
+# sentence about "a fighter" or "a dancer" is read by its verb: the same roles appear with
+# several concepts (a fighter kicks and punches; a dancer kicks, jumps, spins and dances).
+# None of them completes a held-out phrasing of its concept (esd.corpus.captions.heldout).
+ROLES: dict[str, tuple[tuple[str, str], ...]] = {
+    "kick": (
+        ("fighter", "n"), ("martial artist", "n"), ("karate student", "n"),
+        ("kickboxer", "n"), ("soccer player", "n"), ("football player", "n"), ("dancer", "n"),
+        ("athlete", "n"),
+    ),
+    "punch": (
+        ("fighter", "n"), ("martial artist", "n"), ("karate student", "n"), ("kickboxer", "n"),
+        ("boxer", "n"),
+    ),
+    "run": (("athlete", "n"), ("runner", "n"), ("jogger", "n")),
+    "walk": (("pedestrian", "n"), ("old man", "m"), ("old woman", "f"), ("young woman", "f")),
+    "jump": (("kid", "n"), ("dancer", "n")),
+    "wave": (("kid", "n"), ("tourist", "n"), ("young woman", "f")),
+    "raise_arms": (("student", "n"), ("kid", "n"), ("child", "n")),
+    "bow": (("musician", "n"), ("gentleman", "m")),
+    "spin": (("dancer", "n"), ("kid", "n")),
+    "dance": (("dancer", "n"), ("teenager", "n")),
+}  # fmt: skip
 GENDER_WORDS = {  # possessive, pronoun, reflexive
     "m": ("his", "he", "himself"),
     "f": ("her", "she", "herself"),
@@ -73,6 +96,8 @@ SILENT_COUNT = "some"  # a count left out: "throws some jabs"
 DIRECTIONS = ("to the {side}", "to {poss} {side}", "toward the {side}")
 LIMB_FIELDS = frozenset({"hand", "arm", "leg", "foot", "knee", "fist", "lead"})  # any side
 SIDED_FIELDS = frozenset({"side", "dir"})  # need left or right
+# Markers that write nothing: {single} fits one hand (left or right) only, {pair} both hands.
+MARKER_SIDES = {"single": (LEFT, RIGHT), "pair": (BOTH,)}
 # Variants that use both hands whatever the side (the side only says which leads).
 VARIANT_SIDES = {("wave", "both_hands"): BOTH, ("push", "two_hands"): BOTH}
 # One-handed variants: with side "both" the hands take turns, and the variant's own templates
@@ -83,7 +108,30 @@ ALTERNATE_LIMBS = ("alternating {limbs}", "each {limb} in turn", "both {limbs}")
 LEAD_HANDS = ("leading with {poss} {side} hand", "with {poss} {side} hand leading")
 SWITCHED_LEADS = ("switching the lead hand", "alternating the lead hand")  # side "both"
 SPECIFIC_ONLY = frozenset({("punch", "combo")})  # generic templates would name one fist only
+DESCRIPTION_SIDES = {  # descriptions that only fit both hands
+    "someone lifts both arms up": BOTH,
+    "a person raises their hands": BOTH,
+}
 DESCRIPTION_VARIANTS = {  # descriptions that only fit one variant
     "a person swinging a bat": "bat",
     "someone swings a golf club": "golf",
 }
+
+# How a styled segment's caption says its manner when no style template is used: an adverb
+# (phrase) after the predicate. Style templates: ``templates.STYLE_TEMPLATES``.
+STYLE_ADVERBS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("walk", "energetic"): (
+        "energetically", "briskly", "with energy", "at a brisk pace", "vigorously",
+    ),
+    ("walk", "tired"): ("tiredly", "wearily", "as if exhausted", "as if tired", "sluggishly"),
+    ("walk", "graceful"): ("gracefully", "elegantly", "like a model"),
+    ("walk", "bouncy"): (
+        "cheerfully", "happily", "with a bounce in {own} step", "with a spring in {own} step",
+    ),
+    ("walk", "timid"): ("timidly", "hesitantly", "nervously", "cautiously", "shyly"),
+    ("wave", "big"): ("enthusiastically", "high above {poss} head", "with big arm movements"),
+    ("wave", "small"): ("shyly", "with a small motion", "in front of {poss} chest", "discreetly"),
+}  # fmt: skip
+# Concepts whose style templates only describe some variants (a styled circle walk is said
+# with an adverb: "walks in a circle wearily").
+STYLE_TEMPLATE_VARIANTS = {"walk": ("forward",)}
