@@ -42,6 +42,8 @@ def test_esd_target_matches_the_formula():
         (dict(xt_source="noise"), "unknown xt_source"),
         (dict(iterations=0), "iterations"),
         (dict(preservation_weight=1.0), "anchor"),
+        (dict(train_clips=0), "train_clips must be at least 1"),
+        (dict(trajectories=1, variants=("a person kicks",)), "2 prompts need at least 2"),
     ],
 )
 def test_bad_settings_are_refused(change, message):
