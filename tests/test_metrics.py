@@ -287,6 +287,91 @@ def test_replication_summary_known_values():
         metrics.replication_summary(np.array([1.0, np.nan]))
 
 
+# --- bundled-engine additions: closed-form FID, per-item forms, distinct pairs -----------------
+
+
+@pytest.mark.parametrize("n, m, dim", [(40, 50, 8), (300, 200, 8), (6, 9, 20), (5, 300, 12)])
+def test_closed_form_fid_equals_the_matrix_root_fid(n, m, dim):
+    rng = _rng(20)
+    a = rng.normal(size=(n, dim)) @ rng.normal(size=(dim, dim))
+    b = rng.normal(size=(m, dim)) * 1.3 + 0.4
+    assert metrics.frechet_distance_closed_form(a, b) == pytest.approx(
+        metrics.frechet_distance(a, b), rel=1e-6, abs=1e-6
+    )
+
+
+def test_closed_form_fid_stacks_and_handles_zero_covariance():
+    rng = _rng(21)
+    a, b = rng.normal(size=(4, 30, 6)), rng.normal(size=(4, 25, 6)) + 1.0
+    stacked = metrics.frechet_distance_closed_form(a, b)
+    assert stacked.shape == (4,)
+    np.testing.assert_allclose(
+        stacked, [metrics.frechet_distance(a[i], b[i], strict=True) for i in range(4)], rtol=1e-9
+    )
+    constant = np.ones((10, 4))
+    assert metrics.frechet_distance_closed_form(constant, constant + 2.0) == pytest.approx(16.0)
+    with pytest.raises(ValueError, match="at least 2"):
+        metrics.frechet_distance_closed_form(np.zeros((1, 3)), np.zeros((5, 3)))
+
+
+def test_retrieval_hits_and_matching_distances_average_to_the_metrics():
+    rng = _rng(22)
+    t, m = rng.normal(size=(70, 5)), rng.normal(size=(70, 5))
+    hits = metrics.retrieval_hits(t, m)
+    assert hits.shape == (64, 3) and hits.dtype == bool
+    np.testing.assert_array_equal(hits.mean(axis=0), metrics.r_precision_batches(t, m))
+    assert (hits[:, 0] <= hits[:, 1]).all() and (hits[:, 1] <= hits[:, 2]).all()
+    distances = metrics.matching_distances(t, m)
+    assert distances.mean() == pytest.approx(metrics.matching_score(t, m))
+    assert distances[3] == pytest.approx(np.linalg.norm(t[3] - m[3]))
+
+
+def test_distinct_pairs_are_every_pair_of_two_different_items_once():
+    for n in range(2, 40):
+        first, second = metrics.distinct_pairs(n, 10**6, _rng(n))
+        upper = np.triu_indices(n, 1)
+        assert sorted(zip(first.tolist(), second.tolist())) == list(zip(*map(list, upper)))
+    first, second = metrics.distinct_pairs(100_000, 5000, _rng(1))
+    assert (first < second).all() and first.min() >= 0 and second.max() < 100_000
+    assert len(set(zip(first.tolist(), second.tolist()))) == 5000
+    assert (
+        metrics.distinct_pair_count(32, 300) == 300 and metrics.distinct_pair_count(20, 300) == 190
+    )
+
+
+def test_distinct_diversity_never_pairs_a_motion_with_itself():
+    # 32 distinct one-hot motions: any two different ones are sqrt(2) apart, a self-pair is 0
+    x = np.eye(32)
+    for seed in range(20):
+        assert metrics.diversity(x, generator=_rng(seed), clamp=True, distinct=True) == (
+            pytest.approx(math.sqrt(2), abs=1e-12)
+        )
+    with pytest.raises(ValueError, match="fewer than num_pairs=300 distinct pairs"):
+        metrics.diversity(np.eye(20), distinct=True)
+
+
+def test_distinct_multimodality_never_pairs_a_generation_with_itself():
+    # R = 30 different generations per prompt at distance s * sqrt(2): any self-pair lowers the
+    # mean; the reference draw (distinct=False) does include self-pairs for some seeds
+    scales = np.array([1.0, 2.0, 3.0])
+    groups = scales[:, None, None] * np.eye(30)[None]  # (P=3, R=30, D=30)
+    expected = math.sqrt(2) * scales.mean()
+    for seed in range(40):
+        value = metrics.multimodality(groups, generator=_rng(seed), distinct=True)
+        assert value == pytest.approx(expected, abs=1e-12)
+    reference = [metrics.multimodality(groups, generator=_rng(s)) for s in range(40)]
+    assert min(reference) < expected - 1e-9  # the reference rule does pair a motion with itself
+
+
+def test_fid_error_is_one_actionable_line():
+    cov_a = np.array([[1.0, 0.0], [0.0, 4.0]])
+    cov_b = np.array([[1.0, 3.0], [3.0, 1.0]])
+    with pytest.raises(metrics.FIDError) as info:
+        metrics.frechet_distance_from_statistics(np.zeros(2), cov_a, np.zeros(2), cov_b, True)
+    message = str(info.value)
+    assert "\n" not in message and "materially complex" in message and "more samples" in message
+
+
 # --- conformance with the reference metrics (SALAD's fixture: fixed random embeddings) ----------
 
 

@@ -19,6 +19,10 @@ the loader's consecutive batches (``r_precision_batches``), the strict FID of th
 (``strict=True``), the diversity pair count rule (``diversity_pairs_for``) and the replication
 summary (``replication_summary``).
 
+The bundled evaluator pairs two different motions (``distinct=True``) and bootstraps
+(``esd.evaluation.uncertainty``) ``retrieval_hits``, ``matching_distances`` and
+``frechet_distance_closed_form``.
+
 The ESD-specific measure is ``concept_rate``: the share of motions a zero-shot recogniser assigns
 to a concept (efficacy when measured on prompts of the erased concept, specificity on the others).
 """
@@ -107,14 +111,19 @@ def euclidean_distance_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return cdist(a, b, metric="euclidean")
 
 
+def matching_distances(text_emb: np.ndarray, motion_emb: np.ndarray) -> np.ndarray:
+    """Distance of each pair: ``d_i = ||t_i - m_i||_2``. Shapes: (N, D), (N, D) -> (N,)."""
+    t, m = _paired(text_emb, motion_emb)
+    return np.linalg.norm(t - m, axis=1)
+
+
 def matching_score(text_emb: np.ndarray, motion_emb: np.ndarray) -> float:
     """Mean distance between paired embeddings: ``(1/N) sum_i ||t_i - m_i||_2``.
 
     Shapes: (N, D), (N, D) -> float. Lower is better. Guo et al. average it over the same
     32-sample batches as R-precision (dropping the remainder); here all N pairs count.
     """
-    t, m = _paired(text_emb, motion_emb)
-    return float(np.linalg.norm(t - m, axis=1).mean())
+    return float(matching_distances(text_emb, motion_emb).mean())
 
 
 # --- Frechet distance (FID) ---------------------------------------------------------------------
@@ -130,6 +139,45 @@ def embedding_statistics(emb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if x.shape[0] < 2:
         raise ValueError(f"need at least 2 embeddings for a covariance, got {x.shape[0]}")
     return x.mean(axis=0), np.atleast_2d(np.cov(x, rowvar=False))
+
+
+def _trace_root_product(rows_a: np.ndarray, rows_b: np.ndarray) -> np.ndarray:
+    """``Tr ((A^T A)(B^T B))^(1/2)`` of centred rows A (..., N, D), B (..., M, D): the sum of the
+    square roots of the eigenvalues of a symmetric PSD matrix of the smaller size, ``X X^T`` with
+    X = A B^T (N <= D or M <= D) or ``L^T (B^T B) L`` with A^T A = L L^T (D x D). -> (...)."""
+    n, m, dim = rows_a.shape[-2], rows_b.shape[-2], rows_a.shape[-1]
+    if min(n, m) <= dim:
+        cross = rows_a @ np.swapaxes(rows_b, -1, -2)  # (..., N, M)
+        if n > m:
+            cross = np.swapaxes(cross, -1, -2)  # (..., M, N): the smaller side first
+        gram = cross @ np.swapaxes(cross, -1, -2)  # (..., min(N, M), min(N, M))
+    else:
+        gram_a = np.swapaxes(rows_a, -1, -2) @ rows_a  # (..., D, D)
+        gram_b = np.swapaxes(rows_b, -1, -2) @ rows_b
+        w, v = np.linalg.eigh(gram_a)  # A^T A = L L^T with L = V sqrt(W) (PSD, any rank)
+        low = v * np.sqrt(np.clip(w, 0.0, None))[..., None, :]  # (..., D, D)
+        gram = np.swapaxes(low, -1, -2) @ gram_b @ low
+    return np.sqrt(np.clip(np.linalg.eigvalsh(gram), 0.0, None)).sum(axis=-1)
+
+
+def frechet_distance_closed_form(emb_a: np.ndarray, emb_b: np.ndarray) -> np.ndarray:
+    """FID without a matrix square root (one pair of sets or a stack). With A, B the centred
+    rows, S_a = A^T A / (N - 1), S_b = B^T B / (M - 1), S_a S_b has the real eigenvalues >= 0 of
+    (A^T A)(B^T B) / ((N - 1)(M - 1)), so  d^2 = ||mu_a - mu_b||^2 + Tr S_a + Tr S_b
+    - 2 Tr ((A^T A)(B^T B))^(1/2) / sqrt((N - 1)(M - 1)).  ``frechet_distance``'s value wherever
+    its root is accurate, always real (rank-deficient N <= D too) and cheap for bootstrap
+    stacks. Shapes: (..., N, D), (..., M, D) -> (...) float64; N, M >= 2."""
+    a, b = np.asarray(emb_a, dtype=np.float64), np.asarray(emb_b, dtype=np.float64)
+    if a.ndim < 2 or a.shape[:-2] != b.shape[:-2] or a.shape[-1] != b.shape[-1]:
+        raise ValueError(f"emb_a {a.shape} and emb_b {b.shape} must be (..., N, D), (..., M, D)")
+    n, m = a.shape[-2], b.shape[-2]
+    if min(n, m) < 2:
+        raise ValueError(f"need at least 2 embeddings per set for a covariance, got {n} and {m}")
+    mu_a, mu_b = a.mean(axis=-2), b.mean(axis=-2)  # (..., D)
+    rows_a, rows_b = a - mu_a[..., None, :], b - mu_b[..., None, :]  # centred (..., N, D)
+    trace = (rows_a**2).sum(axis=(-2, -1)) / (n - 1) + (rows_b**2).sum(axis=(-2, -1)) / (m - 1)
+    root = _trace_root_product(rows_a, rows_b) / np.sqrt((n - 1) * (m - 1))
+    return np.maximum(((mu_a - mu_b) ** 2).sum(axis=-1) + trace - 2.0 * root, 0.0)
 
 
 def _sqrtm_product(cov_a: np.ndarray, cov_b: np.ndarray, strict: bool) -> np.ndarray:
@@ -150,8 +198,10 @@ def _sqrtm_product(cov_a: np.ndarray, cov_b: np.ndarray, strict: bool) -> np.nda
     if _too_complex(root):
         worst = float(np.abs(np.diagonal(root).imag).max())
         message = (
-            f"sqrt(S_a S_b) has an imaginary diagonal part of {worst:.3g}; the FID is undefined "
-            "for these embeddings (use more samples than embedding dimensions)"
+            f"FID: the matrix square root of S_a S_b is materially complex (imaginary diagonal "
+            f"part {worst:.3g} > {IMAGINARY_TOL}), so the FID is undefined for these embeddings; "
+            "evaluate more samples than embedding dimensions, or check the motions for "
+            "duplicates or collapsed outputs"
         )
         if strict:
             raise FIDError(message)
@@ -234,6 +284,27 @@ def _check_pool(n: int, pool_size: int, top_k: int) -> None:
         )
 
 
+def retrieval_hits(
+    text_emb: np.ndarray,
+    motion_emb: np.ndarray,
+    pool_size: int = R_PRECISION_POOL,
+    top_k: int = R_PRECISION_TOP_K,
+) -> np.ndarray:
+    """Per-text hits of ``r_precision_batches``: ``hits[i, k-1]`` is True when text ``i`` finds
+    its motion among its k nearest in its pool. Shapes: (N, D), (N, D) -> (P * pool_size,
+    top_k) bool, P = N // pool_size (the incomplete last pool is dropped)."""
+    t, m = _paired(text_emb, motion_emb)
+    _check_pool(t.shape[0], pool_size, top_k)
+    pools = t.shape[0] // pool_size
+    ks = np.arange(1, top_k + 1)  # (top_k,)
+    hits = []
+    for start in range(0, pools * pool_size, pool_size):
+        rows = slice(start, start + pool_size)
+        rank = _true_match_rank(euclidean_distance_matrix(t[rows], m[rows]))  # (pool_size,)
+        hits.append(rank[:, None] < ks[None, :])  # (pool_size, top_k)
+    return np.concatenate(hits)
+
+
 def r_precision_batches(
     text_emb: np.ndarray,
     motion_emb: np.ndarray,
@@ -250,16 +321,8 @@ def r_precision_batches(
 
     Shapes: text_emb (N, D), motion_emb (N, D) with N >= pool_size.
     """
-    t, m = _paired(text_emb, motion_emb)
-    _check_pool(t.shape[0], pool_size, top_k)
-    pools = t.shape[0] // pool_size
-    ks = np.arange(1, top_k + 1)  # (top_k,)
-    hits = np.zeros(top_k)
-    for start in range(0, pools * pool_size, pool_size):
-        rows = slice(start, start + pool_size)
-        rank = _true_match_rank(euclidean_distance_matrix(t[rows], m[rows]))  # (pool_size,)
-        hits += (rank[:, None] < ks[None, :]).sum(axis=0)
-    return hits / (pools * pool_size)
+    hits = retrieval_hits(text_emb, motion_emb, pool_size, top_k)  # (P * pool_size, top_k)
+    return hits.sum(axis=0) / hits.shape[0]
 
 
 def r_precision(
@@ -279,11 +342,52 @@ def r_precision(
     """
     t, m = _paired(text_emb, motion_emb)
     _check_pool(t.shape[0], pool_size, top_k)
-    order = _rng(generator).permutation(t.shape[0])  # (N,)
+    order = _rng(generator).permutation(t.shape[0])  # (N,): item order[j] goes to position j
     return r_precision_batches(t[order], m[order], pool_size, top_k)
 
 
 # --- variety ------------------------------------------------------------------------------------
+
+
+def distinct_pair_count(num_items: int, num_pairs: int) -> int:
+    """Pairs ``distinct_pairs`` draws: ``min(num_pairs, n (n - 1) / 2)`` (0 when n < 2)."""
+    if num_pairs < 1:
+        raise ValueError(f"num_pairs must be >= 1, got {num_pairs}")
+    return min(num_pairs, num_items * (num_items - 1) // 2)
+
+
+def distinct_pairs(
+    num_items: int, num_pairs: int, generator: RandomSource | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``S = distinct_pair_count(n, num_pairs)`` pairs a_s < b_s drawn uniformly without
+    replacement among the n (n - 1) / 2 pairs of two different items; rank r (row-major upper
+    triangle) -> ``a = n - 2 - floor((sqrt(4 n (n - 1) - 8 r - 7) - 1) / 2)``,
+    ``b = r + a + 1 - n (n - 1) / 2 + (n - a) (n - a - 1) / 2``. -> (S,), (S,) int64."""
+    count = distinct_pair_count(num_items, num_pairs)
+    if count < 1:
+        raise ValueError(f"need at least 2 items to form a pair, got {num_items}")
+    n, total = num_items, num_items * (num_items - 1) // 2
+    rank = np.asarray(_rng(generator).choice(total, count, replace=False), dtype=np.int64)
+    root = np.sqrt(4.0 * n * (n - 1) - 8.0 * rank - 7.0)  # (S,)
+    first = (n - 2 - np.floor((root - 1.0) / 2.0)).astype(np.int64)
+    second = rank + first + 1 - total + (n - first) * (n - first - 1) // 2
+    return first, second
+
+
+def _pairs(
+    available: int, num_pairs: int, clamp: bool, distinct: bool, rng: RandomSource, what: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """The (S,) index arrays of ``diversity`` / ``multimodality`` (rules in their docstrings)."""
+    if distinct:
+        if not clamp and distinct_pair_count(available, num_pairs) < num_pairs:
+            raise ValueError(
+                f"{what}: {available} samples give fewer than num_pairs={num_pairs} distinct "
+                "pairs; generate more or pass clamp=True"
+            )
+        return distinct_pairs(available, num_pairs, rng)
+    count = _pair_count(available, num_pairs, clamp, what)
+    first = rng.choice(available, count, replace=False)  # (S,)
+    return first, rng.choice(available, count, replace=False)
 
 
 def diversity(
@@ -291,6 +395,7 @@ def diversity(
     num_pairs: int = DIVERSITY_PAIRS,
     generator: RandomSource | None = None,
     clamp: bool = False,
+    distinct: bool = False,
 ) -> float:
     """Diversity: mean distance between two random subsets of the motions.
 
@@ -298,14 +403,12 @@ def diversity(
 
     ``a`` and ``b`` are drawn independently without replacement (as Guo et al.), so a pair may
     join a motion with itself. Shapes: (N, D) -> float. Raises ValueError if N < num_pairs unless
-    ``clamp``, which uses ``S = min(num_pairs, N)``: the expectation barely depends on S (only
-    through the ~S/N chance of self-pairs in a draw), a smaller S is just noisier.
-    """
+    ``clamp``, which uses ``S = min(num_pairs, N)`` (noisier, same expectation up to the ~S/N
+    self-pairs). ``distinct=True``: S pairs of two different motions (``distinct_pairs``):
+    S = num_pairs when N (N - 1) / 2 >= num_pairs (N >= 26 for 300), else an error or, with
+    ``clamp``, all pairs."""
     x = _embeddings(motion_emb, "motion_emb")
-    count = _pair_count(x.shape[0], num_pairs, clamp, "diversity")
-    rng = _rng(generator)
-    first = rng.choice(x.shape[0], count, replace=False)  # (S,)
-    second = rng.choice(x.shape[0], count, replace=False)  # (S,)
+    first, second = _pairs(x.shape[0], num_pairs, clamp, distinct, _rng(generator), "diversity")
     return float(np.linalg.norm(x[first] - x[second], axis=1).mean())
 
 
@@ -314,6 +417,7 @@ def multimodality(
     num_pairs: int = MULTIMODALITY_PAIRS,
     generator: RandomSource | None = None,
     clamp: bool = False,
+    distinct: bool = False,
 ) -> float:
     """Multimodality: mean distance between random pairs of generations of the same prompt.
 
@@ -321,13 +425,12 @@ def multimodality(
 
     ``a`` and ``b`` are S distinct generation indices each, drawn once and shared by all
     prompts (as Guo et al.). Shapes: (P, R, D) -> float. Raises ValueError if R < num_pairs
-    unless ``clamp`` (then S = min(num_pairs, R), same rule as ``diversity``).
+    unless ``clamp`` (then S = min(num_pairs, R), same rule as ``diversity``). ``distinct=True``:
+    S pairs of two different generations (``distinct_pairs``, never a generation with itself).
     """
     x = _embeddings(motion_emb, "motion_emb", ndim=3)
-    count = _pair_count(x.shape[1], num_pairs, clamp, "multimodality")
     rng = _rng(generator)
-    first = rng.choice(x.shape[1], count, replace=False)  # (S,)
-    second = rng.choice(x.shape[1], count, replace=False)  # (S,)
+    first, second = _pairs(x.shape[1], num_pairs, clamp, distinct, rng, "multimodality")
     return float(np.linalg.norm(x[:, first] - x[:, second], axis=2).mean())
 
 
