@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +27,8 @@ from viz import export as viz_export
 from viz.figures import loss_figure, pair_figure, running_mean
 
 gradio_client = pytest.importorskip("gradio_client")
+import gradio as gr  # noqa: E402
+
 import app  # noqa: E402  (after the skip: app imports gradio)
 
 BASE = ck.BASE_MODEL_NAME
@@ -33,7 +36,7 @@ TIMEOUT = 60.0
 ENDPOINTS = {
     "/start_training", "/poll_training", "/stop_training", "/show_run", "/compare",
     "/start_evaluation", "/poll_evaluation", "/stop_evaluation", "/export_checkpoint",
-    "/export_motion", "/list_runs", "/load_run",
+    "/export_motion", "/list_runs", "/load_run", "/resume_training", "/delete_run",
 }  # fmt: skip
 
 
@@ -169,7 +172,9 @@ def test_training_streams_its_loss_and_stops_with_a_checkpoint(served, stopped_r
     [
         ({"concept": ""}, "target concept is empty"),
         ({"lr": -1.0}, "learning rate must be between"),
-        ({"eta": 9.0}, "greater than maximum value 5"),  # the slider checks its range
+        ({"eta": 99.0}, "negative guidance must be between 0.5 and 5, got 99"),  # no clamping
+        ({"eta": -3.0}, "negative guidance must be between 0.5 and 5, got -3"),
+        ({"seed": 2**40}, "seed must be between 0 and 2147483647, got"),
         ({"count": None}, "iterations is empty"),
         ({"batch": 1e12}, "batch size must be between"),
         ({"base": None}, "no base model chosen"),
@@ -211,7 +216,7 @@ def test_the_checkpoint_downloads_and_reloads(served, stopped_run) -> None:
     assert button["interactive"] is True and button["label"].endswith("_standalone.tar")
     payload = torch.load(button["value"], weights_only=True)  # the downloaded file
     assert payload["kind"] == "base" and payload["erased"]["run"] == stopped_run["run"]
-    with pytest.raises(gradio_client.exceptions.AppError, match="not in the list of choices"):
+    with pytest.raises(gradio_client.exceptions.AppError, match="is a base model; pick an"):
         served["client"].predict(BASE, label, api_name="/export_checkpoint")  # runs only
 
 
@@ -221,7 +226,8 @@ def test_runs_list_and_a_run_deleted_while_shown(served, stopped_run) -> None:
     shutil.copytree(t2m / run, t2m / f"{run}_copy")
     table, picker = client.predict(api_name="/list_runs")
     assert {run, f"{run}_copy"} <= {row[0] for row in table["data"]}
-    assert [c[0] for c in picker["choices"]] == [run, f"{run}_copy"]
+    assert [c[1] for c in picker["choices"]] == [run, f"{run}_copy"]
+    assert picker["choices"][0][0].startswith("a_person_kicking · from ")  # the concept first
     shown = client.predict(f"{run}_copy", api_name="/load_run")
     assert shown[0]["value"] == f"{run}_copy" and shown[3] == "a person kicking"
     shutil.rmtree(t2m / f"{run}_copy")
@@ -235,7 +241,7 @@ def test_runs_list_and_a_run_deleted_while_shown(served, stopped_run) -> None:
     with pytest.raises(gradio_client.exceptions.AppError, match="pick a run"):
         client.predict(None, api_name="/load_run")
     with pytest.raises(gradio_client.exceptions.AppError, match="no evaluator found"):
-        client.predict(run, "quick", 4, 0, api_name="/start_evaluation")
+        client.predict(run, "quick", "4", 0, api_name="/start_evaluation")
 
 
 def test_an_evaluation_fills_the_metrics_table(served, stopped_run) -> None:
@@ -244,7 +250,7 @@ def test_an_evaluation_fills_the_metrics_table(served, stopped_run) -> None:
     splits = {"train": slice(0, 10), "test": slice(10, 40)}
     data = write_fake_humanml3d(root / "data", lengths, splits)
     write_tiny_evaluator(served["bench"].checkpoints_dir, data)
-    status, timer = client.predict(run, "quick", 4, 0, api_name="/start_evaluation")
+    status, timer = client.predict(run, "quick", "4", 0, api_name="/start_evaluation")
     assert status.startswith("preparing") and timer["active"] is True
     end = time.monotonic() + TIMEOUT
     while (out := client.predict(api_name="/poll_evaluation"))[1]["active"]:
@@ -268,15 +274,22 @@ def test_a_reloaded_page_finds_the_running_job(served, stopped_run) -> None:
         end = time.monotonic() + TIMEOUT
         while not bench.snapshot().losses and time.monotonic() < end:
             time.sleep(0.05)
-        base, status, loss, timer, *_, download, _, _, _, _ = ui.load()
+        page = ui.load()
+        base, status, loss, timer = page[:4]
+        download = page[6 + 2 + 2]  # after the jobs, the lists and two pickers
         assert base.value == BASE and timer.active is True
         assert download.interactive is False  # no download of a run still training
         assert status.startswith("running · ") and "a_person_waving" in status
         assert loss.data[0].x  # the loss curve so far
+        form = dict(zip(app.FORM, page[-len(app.FORM) :]))  # the running job's settings
+        assert form["concept"] == "a person waving" and form["count"] == 100_000
+        assert form["batch"] == 8 and form["trajectories"] == 2 and form["unit"] == "iterations"
     finally:
         bench.stop()
         bench.wait(TIMEOUT)
-    assert ui.load()[3].active is False
+    page = ui.load()
+    assert page[3].active is False
+    assert page[-len(app.FORM)] == gr.skip()  # no job: the form keeps what the user typed
 
 
 @pytest.mark.parametrize(
@@ -292,6 +305,104 @@ def test_main_reports_bad_settings_in_one_line(argv, message, capsys) -> None:
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_a_script_names_a_run_on_disk_without_listing_first(served, stopped_run, capfd):
+    """A fresh API session (it never called /list_runs): any run on disk is accepted, an
+    unknown one is refused in one line, and no rejection logs a traceback on the server."""
+    client = gradio_client.Client(served["url"], verbose=False)
+    run = stopped_run["run"]
+    try:
+        figure, _, note = client.predict(
+            run, "a person kicking", "", "", 2.0, 0, 10, api_name="/compare"
+        )
+        assert json.loads(figure)["frames"] and note.startswith("1 prompts")
+        assert client.predict(run, api_name="/show_run")[0]["value"] == run
+        capfd.readouterr()
+        rejected = [
+            ((f"{run}_gone", "a person kicking", "", "", 2.0, 0, 10), "/compare", "does not exist"),
+            (
+                (run, "a person kicking", "", "", 999.0, 0, 10),
+                "/compare",
+                "seconds must be between",
+            ),
+            ((f"{run}_gone",), "/show_run", None),  # a warning, the pickers emptied
+            (("../etc",), "/load_run", "invalid model name"),
+            ((f"{run}_gone", "quick", "", 0), "/start_evaluation", "does not exist"),
+            (tuple(form(method="lora")), "/start_training", "unknown method 'lora'"),
+        ]
+        for args, api_name, message in rejected:
+            if message is None:
+                assert client.predict(*args, api_name=api_name)[0]["value"] is None
+                continue
+            with pytest.raises(gradio_client.exceptions.AppError, match=message) as info:
+                client.predict(*args, api_name=api_name)
+            assert "\n" not in str(info.value)
+    finally:
+        client.close()
+    logged = capfd.readouterr()
+    assert "Traceback" not in logged.out + logged.err
+
+
+def test_every_field_of_the_forms_says_what_it_does(served) -> None:
+    demo = app.build_demo(served["bench"])
+    info = {
+        c["props"].get("label"): c["props"].get("info")
+        for c in demo.config["components"]
+        if c["props"].get("label")
+    }
+    for label in ("Base model", "Negative guidance η", "Learning rate", "Trained parameters",
+                  "x_t", "Batch size", "Seed", "Teacher trajectories", "Seconds",
+                  "Samples per block", "Pose at (s)"):  # fmt: skip
+        assert info[label], label
+    assert "esd-x" in info["Trained parameters"] and "esd-u" in info["Trained parameters"]
+    assert all(word in info["x_t"] for word in ("pool", "teacher", "data"))
+    assert "0.5 to 5" in info["Negative guidance η"]
+    assert any("2147483647" in (c["props"].get("info") or "") for c in demo.config["components"])
+
+
+def test_a_port_in_use_says_which_option_to_change(capsys) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(SystemExit) as info:
+            app.main(["--port", str(port)])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"port {port} on 127.0.0.1 is in use" in err and f"--port {port + 1}" in err
+    assert "GRADIO_SERVER_PORT" not in err and "Traceback" not in err
+
+
+def test_a_host_others_can_reach_is_served_with_a_warning_or_a_login(
+    monkeypatch, capsys, tmp_path
+) -> None:
+    launched: dict = {}
+
+    class Demo:
+        def launch(self, **kwargs) -> None:
+            launched.clear()
+            launched.update(kwargs)
+
+    monkeypatch.setattr(app, "build_demo", lambda workbench: Demo())
+    for name in ("set_torch_threads", "tune_cpu_allocator", "check_port_free"):
+        monkeypatch.setattr(app, name, lambda *args: None)  # nothing process-wide, no bind
+    folders = ["--checkpoints_dir", str(tmp_path / "c"), "--output_dir", str(tmp_path / "o")]
+    assert app.main(["--host", "0.0.0.0", *folders]) == 0
+    err = capsys.readouterr().err
+    assert "anyone who reaches this page can start jobs" in err and "--auth" in err
+    assert len(err.strip().splitlines()) == 1 and launched["auth"] is None
+    secret = tmp_path / "login.txt"
+    secret.write_text("ann:s3cret\n")
+    assert app.main(["--host", "0.0.0.0", "--auth", str(secret), *folders]) == 0
+    assert "anyone" not in capsys.readouterr().err and launched["auth"] == ("ann", "s3cret")
+    assert app.main(["--auth", "bob:pw", *folders]) == 0  # loopback: no warning either way
+    assert capsys.readouterr().err == "" and launched["auth"] == ("bob", "pw")
+    with pytest.raises(SystemExit):
+        app.main(["--auth", "no-colon", *folders])
+    assert "auth must be USER:PASSWORD" in capsys.readouterr().err
+    assert app.is_loopback("localhost") and app.is_loopback("::1")
+    assert not app.is_loopback("0.0.0.0")
 
 
 @pytest.mark.skipif(
