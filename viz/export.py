@@ -1,4 +1,5 @@
-"""Files from skeleton motions: NPY, BVH, static meshes (GLB/OBJ/PLY), standalone HTML.
+"""Files from skeleton motions: NPY, BVH, static meshes (GLB/OBJ/PLY), an animated GLB,
+standalone HTML.
 
 Every writer validates its input (ValueError with the expected shape), creates the parent
 folder, writes to a temporary file in the same folder and renames it into place
@@ -8,13 +9,16 @@ Meshes: trimesh has no animation, so a motion becomes either one pose (a low-pol
 bone, a sphere per joint) or a "trail" of every k-th pose in one mesh, coloured from light
 (start) to full colour (end). Coordinates are the motion's: metres, y up (glTF's convention).
 No vertex normals are computed or stored (viewers shade the low-poly meshes flat).
+
+Animated GLB (:func:`write_animated_glb`, built by :mod:`viz.animated_glb` without trimesh): a
+node-animated joint hierarchy carrying spheres and tubes, TRS keyframes at the motion's fps;
+plays in Blender and any glTF viewer (``gr.Model3D`` loops it).
 """
 
 from __future__ import annotations
 
 import functools
 import io
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,7 +27,9 @@ import plotly.graph_objects as go
 
 from esd.common.files import atomic_write, safe_filename
 from esd.motion.skeleton import FEATURE_DIM, FPS, NUM_JOINTS, PARENTS
+from viz.animated_glb import animated_glb_bytes
 from viz.bvh import BvhConfig, bvh_text, read_bvh, swing_rotation
+from viz.mesh_style import MeshStyle
 from viz.motion_axes import as_joints
 from viz.skeleton import LINK_CAMERAS_JS, PLOTLY_CONFIG
 
@@ -37,6 +43,7 @@ __all__ = [
     "read_bvh",
     "safe_filename",
     "trail_mesh",
+    "write_animated_glb",
     "write_bvh",
     "write_html",
     "write_mesh",
@@ -45,19 +52,6 @@ __all__ = [
 
 MESH_FORMATS = (".glb", ".obj", ".ply")  # suffixes write_mesh understands
 DEFAULT_TRAIL_EVERY = FPS  # one pose per second when write_mesh is given neither option
-
-
-@dataclass(frozen=True)
-class MeshStyle:
-    """Geometry and colours of :func:`pose_mesh` / :func:`trail_mesh`."""
-
-    bone_radius: float = 0.02  # cylinder radius (m)
-    joint_radius: float = 0.03  # sphere radius (m)
-    cylinder_sections: int = 8  # sides per cylinder (18 vertices each)
-    sphere_subdivisions: int = 1  # icosphere level (1: 42 vertices each)
-    bone_color: tuple[int, int, int] = (70, 130, 180)  # RGB of bones
-    joint_color: tuple[int, int, int] = (220, 90, 60)  # RGB of joints
-    trail_fade: float = 0.75  # trail: first pose blended this much towards white (0: no fade)
 
 
 # --- safe files --------------------------------------------------------------------------------
@@ -114,6 +108,21 @@ def write_html(fig: go.Figure, path: str | Path) -> Path:
         post_script=link,
     )
     return atomic_write(path, html)
+
+
+def write_animated_glb(
+    path: str | Path, joints: np.ndarray, fps: float = FPS, style: MeshStyle | None = None
+) -> Path:
+    """Write ``joints`` (a motion ``(T, 22, 3)`` or one pose ``(22, 3)``, metres, y up) as an
+    animated GLB at ``fps`` (see :mod:`viz.animated_glb`; ~1.4 KB per frame). The suffix must
+    be ``.glb``."""
+    path = Path(path)
+    if path.suffix.lower() != ".glb":
+        raise ValueError(
+            f"an animated motion is written as .glb, got {path.suffix or 'no suffix'!r}"
+        )
+    arr = np.asarray(joints)
+    return atomic_write(path, animated_glb_bytes(arr[None] if arr.ndim == 2 else arr, fps, style))
 
 
 # --- meshes ------------------------------------------------------------------------------------

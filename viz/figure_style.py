@@ -9,6 +9,7 @@ white), the spine and head in the colour itself.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,9 +56,18 @@ def limb_shades(color: str, style: FigureStyle) -> dict[str, str]:
     rgb = _parse_rgb(color)
     if rgb is None:
         return {CENTRE: color, LEFT: color, RIGHT: color}
-    left = [c * (1.0 - style.left_shade) for c in rgb]
-    right = [c + style.right_shade * (255.0 - c) for c in rgb]
-    return {CENTRE: _hex(rgb), LEFT: _hex(left), RIGHT: _hex(right)}
+    shades = side_shades(rgb, style.left_shade, style.right_shade)
+    return {side: _hex(value) for side, value in shades.items()}
+
+
+def side_shades(rgb: Sequence[float], left: float, right: float) -> dict[str, list[float]]:
+    """RGB 0..255 per body side: ``rgb`` for ``CENTRE``, ``(1 - left) rgb`` for ``LEFT``,
+    ``rgb + right (255 - rgb)`` for ``RIGHT``."""
+    return {
+        CENTRE: [float(c) for c in rgb],
+        LEFT: [c * (1.0 - left) for c in rgb],
+        RIGHT: [c + right * (255.0 - c) for c in rgb],
+    }
 
 
 def _parse_rgb(color: str) -> list[float] | None:
