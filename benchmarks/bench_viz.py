@@ -2,7 +2,8 @@
 
 (a) ``motion_figure`` for 8 panels x 120 frames (the workbench comparison: target + 3 related
     prompts x original/unlearned) and for 2 panels; ``figure_json`` time and payload size.
-(b) BVH write + read round trip (time, file size, joint error), GLB pose / trail export.
+(b) BVH write + read round trip (time, file size, joint error), GLB pose / trail export,
+    the animated GLB (time, size, and its structural check).
 
 Motions: the official clip 012314 from ``../shared`` when present (cut / reversed / shifted
 per panel), else the synthetic motion of the export tests.
@@ -28,7 +29,8 @@ if __package__ in (None, ""):  # run as a script: make the project root importab
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from esd.motion.skeleton import FPS
-from viz.export import read_bvh, write_bvh, write_mesh
+from viz.export import read_bvh, write_animated_glb, write_bvh, write_mesh
+from viz.gltf_check import glb_problems
 from viz.skeleton import Panel, figure_json, motion_figure
 
 OFFICIAL = Path(__file__).resolve().parents[2] / "shared/fixtures/humanml3d/012314_joints.npy"
@@ -100,6 +102,11 @@ def bench_exports(joints: np.ndarray, repeats: int) -> None:
             cold, med, best, _ = timed(lambda p=path, k=kwargs: write_mesh(p, joints, **k), repeats)
             print(describe(f"(b) write_mesh {name}", cold, med, best))
             print(f"    {path.stat().st_size / 1e3:.0f} KB")
+        path = Path(tmp) / "motion.glb"
+        cold, med, best, _ = timed(lambda: write_animated_glb(path, joints), repeats)
+        print(describe(f"(b) write_animated_glb {len(joints)} frames", cold, med, best))
+        problems = glb_problems(path.read_bytes())
+        print(f"    {path.stat().st_size / 1e3:.0f} KB, structural problems: {len(problems)}")
 
 
 def main() -> None:

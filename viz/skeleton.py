@@ -171,7 +171,7 @@ def motion_figure(
     wrap into rows. ``groups``: lists of panel indices whose scenes share one centre (e.g. the
     two panels of a row); None: every panel is centred on its own motion. The figure has
     ``max(T)`` frames; see the module docstring for the trace and annotation layout.
-    8 panels x 120 frames build in ~0.2 s (2-core CPU; bench_viz.py).
+    8 panels x 120 frames build in 0.5-0.7 s on the shared 2-core CPU (bench_viz.py).
     """
     panels = list(panels)
     if not panels:
