@@ -1,1 +1,2 @@
-"""Visualisation and export of skeleton motions (plotly figures, BVH / mesh / NPY files)."""
+"""Visualisation and export of skeleton motions: plotly figures; BVH, static and animated GLB,
+OBJ/PLY and NPY files."""
