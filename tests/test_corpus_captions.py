@@ -13,7 +13,7 @@ from esd.corpus.captions.lexicon import KNOWN_WORDS
 from esd.corpus.captions.phrases import LIMB_FIELDS, SIDED_FIELDS
 from esd.corpus.captions.templates import TEMPLATES
 from esd.corpus.captions.tokens import caption_line, pos_tokens
-from esd.corpus.catalog import BOTH, LEFT, RIGHT, SPECS, SPEEDS, SegmentFacts
+from esd.corpus.catalog import BOTH, LEFT, RIGHT, SPEC_BY_NAME, SPECS, SPEEDS, SegmentFacts
 from esd.motion.concepts import CONCEPT_BY_NAME, CONCEPT_NAMES
 
 SAMPLES_PER_CONCEPT = 2000  # single-segment captions per concept (1,000 clips x 2 captions)
@@ -344,3 +344,61 @@ def test_caption_line():
     assert line == "a person jumps twice#a/DET person/NOUN jump/VERB twice/ADV#0.0#0.0"
     caption, tokens, start, end = line.split("#")
     assert (start, end) == ("0.0", "0.0") and len(tokens.split()) == len(caption.split())
+
+
+# --- roles, noun forms, styles, one or both hands -----------------------------------------------
+
+
+def many_captions(facts: SegmentFacts, clips: int = 400, seed: int = 11) -> list[str]:
+    rng = np.random.default_rng(seed)
+    return [c.rstrip(".") for _ in range(clips) for c in clip_captions([facts], rng, 3)]
+
+
+def test_kick_captions_name_roles_noun_forms_and_objects():
+    front = many_captions(SegmentFacts("kick", "front", RIGHT))
+    roundhouse = many_captions(SegmentFacts("kick", "roundhouse", LEFT))
+    role = r"^(a|the) (fighter|martial artist|karate student|kickboxer|soccer player|dancer)"
+    # the shapes of the issue's failing phrasings: "a martial artist delivers a high kick", "the
+    # fighter throws a roundhouse kick"
+    assert any(re.search(role + r" delivers (a|one|a single) high kick", t) for t in front)
+    assert any(re.search(role + r" throws (a|one|a single) roundhouse kick", t) for t in roundhouse)
+    assert any("kicks a ball" in t or "kicks the ball" in t for t in front)
+    subjects = {" ".join(t.split()[:2]) for t in front + roundhouse}
+    assert {"a fighter", "a dancer", "a kickboxer"} <= subjects
+    roles = sum(
+        t.startswith(("a fighter", "the fighter", "a martial", "the martial")) for t in front
+    )
+    assert 0.02 * len(front) < roles < 0.2 * len(front)  # a role now and then, not always
+
+
+def test_styled_segments_mostly_say_their_style():
+    words_of = {
+        "energetic": r"brisk|energ|vigor|lively|quick|strides|pump",
+        "tired": r"tired|wear|exhaust|sluggish|drag|trudge|head (down|hanging)",
+        "timid": r"timid|hesita|nervous|cautious|shy|small steps|head down|creep",
+    }
+    for style, pattern in words_of.items():
+        texts = many_captions(SegmentFacts("walk", "forward", None, 1, "normal", style), 60)
+        said = sum(bool(re.search(pattern, t)) for t in texts)
+        assert 0.6 * len(texts) < said < len(texts), style  # said mostly, not always
+    small = many_captions(SegmentFacts("wave", "one_hand", RIGHT, 1, "normal", "small"), 60)
+    assert not any("above" in t or "overhead" in t for t in small)
+    plain = many_captions(SegmentFacts("walk", "forward"), 60)
+    assert not any(re.search(words_of["timid"], t) for t in plain)
+
+
+def test_one_hand_raises_never_say_both_hands():
+    for variant in SPEC_BY_NAME["raise_arms"].variants:
+        texts = many_captions(SegmentFacts("raise_arms", variant, LEFT), 60)
+        assert not any("both" in words(t) or "them" in words(t) for t in texts), variant
+        plural = [t for t in texts if re.search(r"\b(arms|hands)\b", t)]
+        assert set(plural) <= {CONCEPT_BY_NAME["raise_arms"].prompt}, plural[:3]
+        both = many_captions(SegmentFacts("raise_arms", variant, BOTH), 60)
+        assert not any(re.search(r"\bone (arm|hand)\b|\ba hand\b", t) for t in both), variant
+
+
+def test_unknown_styles_are_refused():
+    with pytest.raises(ValueError, match="style"):
+        clip_captions(
+            [SegmentFacts("kick", "front", LEFT, 1, "normal", "tired")], np.random.default_rng(0)
+        )

@@ -223,6 +223,52 @@ def test_walk_speed_follows_the_tempo():
     assert speeds[0] < speeds[1] < speeds[2]
 
 
+@pytest.mark.parametrize("style", SPEC_BY_NAME["walk"].styles[1:])
+def test_every_walking_style_obeys_the_contract(style):
+    for variant in SPEC_BY_NAME["walk"].variants:
+        for request in requests("walk", variant):
+            styled = dataclasses.replace(request, style=style)
+            for seed in SEEDS:
+                try:
+                    check_contract(styled, seed)
+                except AssertionError as error:
+                    raise AssertionError(f"{styled} seed {seed}") from error
+                assert generated(styled, seed)[0].facts.style == style
+
+
+def walk_measures(style: str) -> dict[str, float]:
+    """Steady-state speed, step length, elbow bend, stance width and neck lead of a forward walk
+    (means over three seeds)."""
+    rows = []
+    for seed in range(3):
+        joints = generated(ActionRequest("walk", "forward", None, "normal", 1, style), seed)[1]
+        middle = steady(len(joints))
+        speed = np.linalg.norm(np.diff(joints[:, 0, [0, 2]], axis=0), axis=1) * FPS
+        width = np.abs(joints[middle, FEET[0], 0] - joints[middle, FEET[1], 0])
+        rows.append(
+            {
+                "speed": np.median(speed[middle]),
+                "elbow": elbow_bend(joints, "left")[middle].mean(),
+                "width": np.median(width),
+                "lean": (joints[middle, J["head"], 2] - joints[middle, 0, 2]).mean(),
+                "swing": np.ptp(joints[middle, J["left_wrist"], 2] - joints[middle, 0, 2]),
+            }
+        )
+    return {key: float(np.mean([r[key] for r in rows])) for key in rows[0]}
+
+
+def test_walking_styles_differ_as_real_walks_do():
+    plain, energetic = walk_measures("plain"), walk_measures("energetic")
+    tired, timid = walk_measures("tired"), walk_measures("timid")
+    graceful, bouncy = walk_measures("graceful"), walk_measures("bouncy")
+    assert 1.0 < plain["speed"] < 1.4 and plain["elbow"] < 40
+    assert energetic["speed"] > 1.15 * plain["speed"] and energetic["elbow"] > 55  # arms pump
+    assert timid["speed"] < 0.6 * plain["speed"] and timid["elbow"] > 75  # hands held in front
+    assert tired["lean"] > plain["lean"] + 0.03 and tired["speed"] < plain["speed"]
+    assert graceful["width"] < 0.6 * plain["width"]  # feet land near one line
+    assert bouncy["swing"] > 1.2 * plain["swing"]  # big arm swings
+
+
 # --- run ----------------------------------------------------------------------------------
 
 

@@ -36,10 +36,10 @@ FEET = [J["left_foot"], J["right_foot"]]
 
 
 @functools.cache
-def clip(concept, variant, side=None, speed="normal", reps=1, seed=0):
+def clip(concept, variant, side=None, speed="normal", reps=1, seed=0, style="plain"):
     """(result, grounded joints (T, 22, 3)) of one request."""
     result = generate_action(
-        ActionRequest(concept, variant, side, speed, reps), np.random.default_rng(seed)
+        ActionRequest(concept, variant, side, speed, reps, style), np.random.default_rng(seed)
     )
     return result, ground(result.motion)
 
@@ -124,6 +124,17 @@ def test_every_request_keeps_the_contract(concept):
         full = (concept, *request[:-1])
         check_contract(result, joints, full)
         check_body_clearance(joints, full)
+
+
+@pytest.mark.parametrize("concept", [c for c in CONCEPTS if len(SPEC_BY_NAME[c].styles) > 1])
+def test_every_styled_request_keeps_the_contract(concept):
+    for style in SPEC_BY_NAME[concept].styles[1:]:
+        for variant, side, speed, reps, seed in grid(concept):
+            result, joints = clip(concept, variant, side, speed, reps, seed, style)
+            full = (concept, variant, side, speed, reps)
+            check_contract(result, joints, full)
+            check_body_clearance(joints, full)
+            assert result.facts.style == style
 
 
 @pytest.mark.parametrize("concept", CONCEPTS)
@@ -266,7 +277,87 @@ def test_both_hands_wave_together_and_one_hand_both_takes_turns():
     assert together.sum() < 0.25 * waving(joints, "left").sum()
 
 
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_a_big_wave_sways_the_whole_arm_high_above_the_head(side):
+    _, joints = clip("wave", "one_hand", side, "normal", 2, style="big")
+    other = "right" if side == "left" else "left"
+    height = joint(joints, f"{side}_wrist")[:, 1] - joint(joints, "head")[:, 1]
+    assert height.max() > 0.2 and (height > 0.1).sum() / FPS > 2.0
+    assert not waving(joints, other).any()
+    s = 1 if side == "left" else -1  # the wrist sways sideways relative to the shoulder
+    lateral = s * (joint(joints, f"{side}_wrist")[:, 0] - joint(joints, f"{side}_shoulder")[:, 0])
+    peaks, _ = find_peaks(lateral[height > 0.1], prominence=0.08)
+    assert len(peaks) >= 2 * 2 + 1  # 2 reps + 2 cycles, the first may start inside the ramp
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_a_small_wave_stays_below_the_head_and_swings_the_forearm(side):
+    _, joints = clip("wave", "one_hand", side, "normal", 2, style="small")
+    wrist, shoulder = joint(joints, f"{side}_wrist"), joint(joints, f"{side}_shoulder")
+    assert not waving(joints, "left").any() and not waving(joints, "right").any()
+    raised = wrist[:, 1] > shoulder[:, 1] - 0.12  # the hand up near shoulder height
+    assert raised.sum() / FPS > 1.5
+    s = 1 if side == "left" else -1
+    lateral = s * (wrist[:, 0] - shoulder[:, 0])
+    peaks, _ = find_peaks(lateral[raised], prominence=0.06)
+    assert len(peaks) >= 2 * 2 + 1
+
+
+def test_wave_styles_are_drawn_and_refused_when_unknown():
+    assert SPEC_BY_NAME["wave"].styles == ("plain", "big", "small")
+    with pytest.raises(ValueError, match="style"):
+        generate_action(
+            ActionRequest("wave", "one_hand", "left", style="energetic"), np.random.default_rng(0)
+        )
+
+
 # --- raise_arms ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("variant", ["overhead", "hand_up"])
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_a_one_hand_raise_lifts_one_wrist_above_the_head_and_leaves_the_other_low(variant, side):
+    for seed in SEEDS:
+        result, joints = clip("raise_arms", variant, side, seed=seed)
+        other = "right" if side == "left" else "left"
+        head = joint(joints, "head")[:, 1]
+        raised = joint(joints, f"{side}_wrist")[:, 1] - head
+        assert raised.max() > (0.2 if variant == "overhead" else 0.07), (variant, side, seed)
+        low = joint(joints, f"{other}_wrist")[:, 1] - joint(joints, "pelvis")[:, 1]
+        assert low.max() < 0.05  # the other hand hangs by the hip
+        assert result.facts.side == side
+
+
+def test_raise_shapes_differ_in_elbow_and_height():
+    for seed in SEEDS:
+        straight = clip("raise_arms", "overhead", "right", seed=seed)[1]
+        question = clip("raise_arms", "hand_up", "right", seed=seed)[1]
+        shoulder = clip("raise_arms", "shoulder", "right", seed=seed)[1]
+        top = [int(np.argmax(j[:, J["right_wrist"], 1])) for j in (straight, question, shoulder)]
+        bends = [elbow_angle(j, "right")[t] for j, t in zip((straight, question, shoulder), top)]
+        assert bends[0] < 40 < 60 < bends[1] < 100 < 120 < bends[2]
+        heights = [
+            j[t, J["right_wrist"], 1] - j[t, J["head"], 1]
+            for j, t in zip((straight, question, shoulder), top)
+        ]
+        assert heights[0] > heights[1] > 0.0 > heights[2] > -0.3  # shoulder: below the chin
+
+
+def test_raises_hold_the_arm_up():
+    holds = []
+    for seed in range(6):
+        _, joints = clip("raise_arms", "overhead", "both", "normal", 1, seed)
+        up = joint(joints, "left_wrist")[:, 1] > joint(joints, "head")[:, 1] + 0.15
+        holds.append(up.sum() / FPS)
+    assert min(holds) > 0.3 and max(holds) > 1.2  # from brief holds to long ones, as real raises
+
+
+def elbow_angle(joints, side):
+    """Elbow flexion (deg, T): 0 = straight."""
+    upper = joint(joints, f"{side}_elbow") - joint(joints, f"{side}_shoulder")
+    fore = joint(joints, f"{side}_wrist") - joint(joints, f"{side}_elbow")
+    cos = (upper * fore).sum(-1) / np.linalg.norm(upper, axis=1) / np.linalg.norm(fore, axis=1)
+    return np.degrees(np.arccos(np.clip(cos, -1, 1)))
 
 
 def test_raise_arms_variants_reach_their_own_positions():

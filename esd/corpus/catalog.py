@@ -30,6 +30,16 @@ class ConceptSpec:
     seconds: tuple[float, float]  # typical duration of one segment (before idle padding)
     max_reps: int = 1  # repetitions the generator may perform (1 = single action)
     styles: tuple[str, ...] = (PLAIN,)  # manners of any variant, e.g. walk: energetic / tired
+    variant_weights: tuple[float, ...] | None = None  # how often each variant is drawn (None: even)
+    style_weights: tuple[float, ...] | None = None  # how often each style is drawn (None: even)
+
+    def __post_init__(self) -> None:
+        for weights, names in (
+            (self.variant_weights, self.variants),
+            (self.style_weights, self.styles),
+        ):
+            if weights is not None and len(weights) != len(names):
+                raise ValueError(f"{self.name}: one weight per variant / style")
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,9 @@ SPECS: tuple[ConceptSpec, ...] = (
         (None, LEFT, RIGHT),
         (3.0, 7.0),
         styles=WALK_STYLES,
+        # real walks mostly go forward or turn; plain walks as often as all the manners together
+        variant_weights=(0.35, 0.125, 0.125, 0.15, 0.25),
+        style_weights=(0.4, 0.12, 0.12, 0.12, 0.12, 0.12),
     ),
     ConceptSpec("run", ("forward", "jog", "circle"), (None, LEFT, RIGHT), (2.5, 6.0)),
     ConceptSpec(
@@ -81,6 +94,8 @@ SPECS: tuple[ConceptSpec, ...] = (
         (1.5, 7.0),
         max_reps=5,
         styles=WAVE_STYLES,
+        variant_weights=(0.65, 0.35),  # real waves: about two thirds with one hand
+        style_weights=(0.4, 0.4, 0.2),
     ),
     ConceptSpec(
         "raise_arms",
@@ -88,6 +103,8 @@ SPECS: tuple[ConceptSpec, ...] = (
         (BOTH, LEFT, RIGHT),
         (1.0, 5.0),
         max_reps=3,
+        # real raises mostly end with a hand above the head
+        variant_weights=(0.3, 0.125, 0.125, 0.3, 0.15),
     ),
     ConceptSpec("clap", ("in_front", "overhead"), (None,), (1.5, 4.0), max_reps=8),
     ConceptSpec("sit_down", ("chair",), (None,), (2.0, 4.0)),

@@ -57,14 +57,22 @@ def sample_request(concept: str, rng: np.random.Generator) -> ActionRequest:
     speed = speeds[rng.choice(len(speeds), p=list(SPEED_WEIGHTS.values()))]
     request = ActionRequest(
         concept=concept,
-        variant=spec.variants[rng.integers(len(spec.variants))],
+        variant=_draw(spec.variants, spec.variant_weights, rng),
         side=spec.sides[rng.integers(len(spec.sides))],
         speed=speed,
         reps=int(rng.integers(1, spec.max_reps + 1)),
     )
     if len(spec.styles) > 1:  # drawn only here, so the other concepts' draws stay as they were
-        request = replace(request, style=spec.styles[rng.integers(len(spec.styles))])
+        request = replace(request, style=_draw(spec.styles, spec.style_weights, rng))
     return request
+
+
+def _draw(names: tuple[str, ...], weights: tuple[float, ...] | None, rng: np.random.Generator):
+    """One of ``names``: even odds, or by ``weights`` (one random number either way)."""
+    if weights is None:
+        return names[rng.integers(len(names))]
+    cumulative = np.cumsum(weights) / np.sum(weights)
+    return names[min(int(np.searchsorted(cumulative, rng.random(), side="right")), len(names) - 1)]
 
 
 def can_follow(first: str, second: str) -> bool:

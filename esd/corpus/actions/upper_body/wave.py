@@ -2,7 +2,7 @@
 
 Timeline (seconds at normal tempo, randomised, scaled by TEMPO; a clip that would exceed
 MAX_SECONDS is played faster): arm out and up (0.6) -> the hand swings side to side (one cycle
-~0.58 s, 1.4-2.2 Hz as in real waves) -> down (0.6). one_hand + both: one hand, then the other;
+~0.62 s, 1.3-2.0 Hz; real waves ~1.7 Hz) -> down (0.6). one_hand + both: one hand, then the other;
 both_hands: both (a named side's hand a little earlier and higher).
 
 Styles, calibrated on real studio waves (upper arm from hanging, elbow bend, what swings):
@@ -40,8 +40,8 @@ WAVE_SHAPES = {
     "big": {"turn": (50, 95), "flex": (130, 165), "twist": (-20, -5), "elbow": (15, 50)},
     "small": {"turn": (20, 55), "flex": (12, 35), "twist": (0, 10), "elbow": (115, 140)},
 }
-WAVE_SWAY = {PLAIN: 30, "big": 14, "small": 28}  # deg of the swinging angle either way
-WAVE_PERIOD = 0.58  # s per side-to-side cycle (~1.7 Hz, the real waves' median)
+WAVE_SWAY = {PLAIN: 34, "big": 18, "small": 32}  # deg of the swinging angle either way
+WAVE_PERIOD = 0.62  # s per side-to-side cycle (~1.6 Hz; real waves: ~1.7 Hz)
 WAVE_PERIOD_SPREAD = 0.2  # the period varies +-20% between clips
 
 
