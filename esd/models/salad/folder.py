@@ -67,10 +67,14 @@ def vae_config(options: Mapping[str, Any]) -> SaladVAEConfig:
     )
 
 
-def denoiser_config(options: Mapping[str, Any], vae: SaladVAEConfig) -> SaladDenoiserConfig:
-    """The denoiser's config from its opt.txt and its VAE's latent width."""
+def denoiser_config(
+    options: Mapping[str, Any], vae: SaladVAEConfig, text_dim: int | None = None
+) -> SaladDenoiserConfig:
+    """The denoiser's config from its opt.txt and its VAE's latent width; ``text_dim``: the
+    width of the text states (opt.txt has no key for it: ``word_emb.weight``'s columns)."""
     d = SaladDenoiserConfig()
     return SaladDenoiserConfig(
+        text_dim=text_dim or d.text_dim,
         model_dim=int(options.get("latent_dim", d.model_dim)),
         num_heads=int(options.get("n_heads", d.num_heads)),
         num_layers=int(options.get("n_layers", d.num_layers)),
@@ -111,6 +115,12 @@ def meta_stats(checkpoints_dir: Path, options: Mapping[str, Any]) -> dict[str, t
     return {"feature_mean": mean, "feature_std": std}
 
 
+def text_width(state: Mapping[str, torch.Tensor]) -> int | None:
+    """The text-state width a denoiser state dict expects (``word_emb.weight`` (D, width))."""
+    weight = state.get("word_emb.weight")
+    return int(weight.shape[1]) if isinstance(weight, torch.Tensor) and weight.dim() == 2 else None
+
+
 def read_state(path: Path, key: str) -> tuple[dict[str, torch.Tensor], int | None]:
     """``data[key]`` and ``data['epoch']`` of a SALAD ``.tar`` (weights_only)."""
     data = ck.load_raw(path)
@@ -149,9 +159,9 @@ def load_salad_model(root: Path, file: Path | None = None) -> SaladModel:
     vae = SaladVAE(vae_config(vae_options))
     vae_file = vae_root / "model" / MODEL_FILE
     load_strict(vae, read_state(vae_file, "vae")[0], vae_file)
-    denoiser = SaladDenoiser(denoiser_config(options, vae.cfg))
     file = file or root / "model" / MODEL_FILE
     state, epoch = read_state(file, "denoiser")
+    denoiser = SaladDenoiser(denoiser_config(options, vae.cfg, text_width(state)))
     load_strict(denoiser, state, file)
     channels = denoiser.cfg.channels
     stats = {
