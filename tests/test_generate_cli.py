@@ -5,6 +5,9 @@ import pytest
 
 from esd.generate import main
 from esd.models import generator
+from esd.models.bundled.family import BUNDLED
+from esd.models.generator import GeneratedMotion, MotionGenerator
+from esd.models.salad.family import SALAD
 from tests.tiny import write_tiny_base
 
 
@@ -67,3 +70,27 @@ def test_an_over_long_prompt_is_truncated_with_one_warning_line(ckpts, tmp_path,
     warning = [line for line in err.splitlines() if line.startswith("warning: prompt")]
     assert len(warning) == 1 and "truncated" in warning[0] and "..." in warning[0]
     assert "UserWarning" not in err and "Token indices sequence length" not in err
+
+
+def test_sampler_defaults_are_the_model_familys(ckpts, tmp_path, capsys, monkeypatch):
+    """No --steps / --guidance: the loaded model's family preset (bundled 2.5 / 50 here; the
+    SALAD end-to-end test is in test_salad_cli.py); given values win; --help lists both."""
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    for family in (BUNDLED, SALAD):
+        assert f"{family.name} {family.sampler.guidance}" in help_text
+        assert f"{family.name} {family.sampler.steps}" in help_text
+    calls = []
+
+    def spy(self, prompts, seconds, seed, num_steps, guidance_scale):
+        calls.append((num_steps, guidance_scale))
+        lengths = np.full(len(prompts), 40)
+        return GeneratedMotion(prompts, np.zeros((1, 40, 22, 3)), np.zeros((1, 40, 263)), lengths)
+
+    monkeypatch.setattr(MotionGenerator, "generate", spy)
+    main(["--name", "tiny", "--checkpoints_dir", str(ckpts), "--prompt", "a person kicking",
+          "--out", str(tmp_path / "x.npy")])  # fmt: skip
+    run(ckpts, tmp_path / "y.npy", "--prompt", "a person kicking", "--guidance", "4")
+    assert calls == [(BUNDLED.sampler.steps, BUNDLED.sampler.guidance), (10, 4.0)]
+    assert "10 DDIM steps, guidance 4" in capsys.readouterr().err
