@@ -28,6 +28,7 @@ from esd.corpus.actions.base import DEG
 from esd.corpus.catalog import ENDS_SEATED, SPEC_BY_NAME, SPECS, STARTS_SEATED, SegmentFacts
 from esd.corpus.curves import minjerk, smooth_noise, time_warp
 from esd.corpus.physics import BodyMotion, ground
+from esd.corpus.underway import UNDER_WAY_CONCEPTS, UNDER_WAY_SHARE, crop_under_way
 from esd.motion.skeleton import FPS, MAX_FRAMES, MIN_FRAMES
 
 COMPOSE_SHARE = 0.33  # two-segment draws; ~1/4 of clips stay composed (too long: one segment)
@@ -249,4 +250,27 @@ def compose_clip(
     joints = ground(motion, start_xz)
     warped = np.searchsorted(times, np.asarray(spans, dtype=float))  # source -> output frames
     facts = tuple(replace(r.facts, start=int(s), end=int(e)) for r, (s, e) in zip(results, warped))
-    return Clip(joints, motion, facts)
+    clip = Clip(joints, motion, facts)
+    if len(results) == 1 and results[0].steady is not None:
+        return _maybe_under_way(clip, results[0].steady, spans[0], times, rng)
+    return clip
+
+
+def _maybe_under_way(
+    clip: Clip,
+    steady: tuple[int, int],
+    span: tuple[int, int],
+    times: np.ndarray,
+    rng: np.random.Generator,
+) -> Clip:
+    """Now and then a one-segment gait clip cut to start and/or end in motion (``underway``);
+    ``steady`` counts frames of the segment, ``span`` places it in the padded source clip and
+    ``times`` maps source frames to clip frames."""
+    if clip.facts[0].concept not in UNDER_WAY_CONCEPTS or rng.random() >= UNDER_WAY_SHARE:
+        return clip
+    source = np.asarray(steady, dtype=float) + span[0]
+    window = tuple(int(f) for f in np.searchsorted(times, source))  # clip frames
+    cropped = crop_under_way(clip.joints, clip.motion, clip.facts[0], window, rng)
+    if cropped is None:
+        return clip
+    return Clip(cropped.joints, cropped.motion, (cropped.facts,))

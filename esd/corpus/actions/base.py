@@ -50,6 +50,9 @@ class ActionResult:
 
     motion: BodyMotion
     facts: SegmentFacts
+    # frames [first, last) of a gait at full speed (walk, run); a clip may be cut to them
+    # (``esd.corpus.underway``), so it starts or ends in motion like a take cut from a longer one
+    steady: tuple[int, int] | None = None
 
 
 ActionFn = Callable[[ActionRequest, np.random.Generator], ActionResult]

@@ -171,6 +171,12 @@ def speed_profile(frames: int, go: float, full: float, slow: float, stop: float)
     return keyframes(frames, [go, full, slow, stop], [0.0, 1.0, 1.0, 0.0])
 
 
+def steady_frames(first: float, last: float, frames: int) -> tuple[int, int] | None:
+    """Frames [first, last) (seconds in) of a gait at full speed; None when there are none."""
+    begin, end = round(first * FPS), min(round(last * FPS), frames)
+    return (begin, end) if end > begin else None
+
+
 def travel(speed: np.ndarray, heading: np.ndarray, angle: float = 0.0) -> np.ndarray:
     """World x, z (T, 2) of a pelvis moving at ``speed`` m/s along ``heading`` + ``angle``."""
     forward, _ = heading_axes(heading + angle)

@@ -40,6 +40,7 @@ from esd.corpus.actions.locomotion.gait import (
     gait_signals,
     gait_trunk,
     speed_profile,
+    steady_frames,
     sway_pelvis,
     swing_arms,
     travel,
@@ -76,9 +77,10 @@ WALK_PERIOD, WALK_STANCE = 0.45, 0.6  # period and stance (s) of a run's first a
 
 
 def run_timing(request: ActionRequest, shape: dict, first: int, rng):
-    """(GaitTiming, activity (T,), top speed m/s) of a run: it accelerates from a standstill
-    over ~1 s and stops again, every step's period and stance following the current speed, so
-    the first and last steps are walking steps and the fast ones have flights."""
+    """(GaitTiming, activity (T,), top speed m/s, (start, end) s of the cruise) of a run: it
+    accelerates from a standstill over ~1 s and stops again, every step's period and stance
+    following the current speed, so the first and last steps are walking steps and the fast
+    ones have flights."""
     tempo = TEMPO[request.speed]
     period = jitter(rng, shape["period"], 0.06) * tempo**RUN_CADENCE
     stance = jitter(rng, shape["stance"], 0.06) * tempo
@@ -107,7 +109,7 @@ def run_timing(request: ActionRequest, shape: dict, first: int, rng):
     timing = GaitTiming(first, np.array(lifts), swings, 0.0)
     timing.end = min(timing.last_land + jitter(rng, SETTLE), MAX_SECONDS)
     act = speed_profile(timing.frames, *keys[:3], timing.last_land + 0.05)
-    return timing, act, speed
+    return timing, act, speed, (keys[1], keys[2])
 
 
 def stance_dip(plan: LegPlan, depth: np.ndarray) -> np.ndarray:
@@ -133,7 +135,7 @@ def run(request: ActionRequest, rng: np.random.Generator) -> ActionResult:
     shape = RUN_SHAPES[variant]
     direction = request.side or FEET[int(rng.integers(2))]
     first = FEET.index(direction) if variant != "circle" else int(rng.integers(2))
-    timing, act, speed = run_timing(request, shape, first, rng)
+    timing, act, speed, cruise = run_timing(request, shape, first, rng)
     sign = rig.SIDE_SIGN[direction]
     heading, lean_in = np.zeros(timing.frames), np.zeros(timing.frames)
     if variant == "circle":
@@ -160,4 +162,4 @@ def run(request: ActionRequest, rng: np.random.Generator) -> ActionResult:
     swing_arms(pose, stride, jitter(rng, shape["arms"] * DEG, 0.15), elbow, 0.25)
     gait_trunk(pose, plan, stride, act, jitter(rng, shape["lean"] * DEG))
     facts = facts_of(dataclasses.replace(request, side=direction if variant == "circle" else None))
-    return ActionResult(body_motion(plan, pose), facts)
+    return ActionResult(body_motion(plan, pose), facts, steady_frames(*cruise, timing.frames))

@@ -40,6 +40,7 @@ from esd.corpus.actions.locomotion.gait import (
     gait_signals,
     gait_trunk,
     speed_profile,
+    steady_frames,
     sway_pelvis,
     swing_arms,
     travel,
@@ -173,4 +174,5 @@ def walk(request: ActionRequest, rng: np.random.Generator) -> ActionResult:
     pose = solve_legs(plan)
     walk_upper_body(pose, plan, stride, act, manner, rng)
     facts = facts_of(dataclasses.replace(request, side=direction if variant in DIRECTED else None))
-    return ActionResult(body_motion(plan, pose), facts)
+    steady = (timing.starts[0] + 1.5 * period, timing.last_land - 1.6 * period)  # act == 1
+    return ActionResult(body_motion(plan, pose), facts, steady_frames(*steady, timing.frames))
