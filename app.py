@@ -108,6 +108,11 @@ CSS = """
 #delete-confirm { border: 1px solid var(--error-border-color, #ef4444); border-radius: 8px;
                   padding: 8px; }
 """
+RUNS_COLUMN_PX = {  # widths of the Runs table's columns: the verdicts stay on screen, the
+    "name": 250, "status": 210, "efficacy": 95, "preservation": 125, "specificity": 115,
+    "concept rate": 125, "concept": 170, "method": 80, "η": 50, "lr": 80, "steps": 70,
+    "batch": 65, "base": 230, "created": 175, "note": 250,
+}  # settings after them scroll sideways  # fmt: skip
 FONTS = ["ui-sans-serif", "system-ui", "sans-serif"]  # local fonts: the app works offline
 POLL = {"show_progress": "hidden", "concurrency_limit": None}  # timer ticks: quiet, never queued
 # What shows "the run", in the order WorkbenchUI.show_run returns it: the comparison's run
@@ -509,25 +514,30 @@ def _training_tab(bases: list[str]) -> SimpleNamespace:
                 allow_custom_value=True,
             )  # fmt: skip
             ui.concept = gr.Textbox(
-                DEFAULT_TARGET, label="Target concept (erased)", info=HELP["concept"]
-            )
+                DEFAULT_TARGET, label="Target concept (erased)", info=HELP["concept"],
+                elem_id="concept",
+            )  # fmt: skip
             ui.related = gr.Textbox(
                 "\n".join(DEFAULT_RELATED), lines=3, info=HELP["related"],
                 label="Related concepts (kept), one per line",
             )  # fmt: skip
             ui.eta = gr.Number(
-                RECIPE.negative_guidance, label="Negative guidance η", info=HELP["eta"], step=0.1
-            )
+                RECIPE.negative_guidance, label="Negative guidance η", info=HELP["eta"], step=0.1,
+                elem_id="eta",
+            )  # fmt: skip
             ui.lr = gr.Number(RECIPE.lr, label="Learning rate", step=1e-6, info=HELP["lr"])
             with gr.Row():
                 ui.unit = ChoiceRadio(
                     list(RUN_LENGTH_UNITS), value="iterations", label="Length in", info=HELP["unit"]
                 )
                 ui.count = gr.Number(
-                    RECIPE.iterations, label="Epochs / iterations", info=HELP["count"]
-                )
+                    RECIPE.iterations, label="Epochs / iterations", info=HELP["count"],
+                    elem_id="count",
+                )  # fmt: skip
             with gr.Row():
-                ui.batch = gr.Number(RECIPE.batch_size, label="Batch size", info=HELP["batch"])
+                ui.batch = gr.Number(
+                    RECIPE.batch_size, label="Batch size", info=HELP["batch"], elem_id="batch"
+                )
                 ui.seed = gr.Number(RECIPE.seed, label="Seed", info=HELP["seed"])
             ui.method = ChoiceRadio(
                 list(METHODS), value=RECIPE.method, label="Trained parameters", info=HELP["method"]
@@ -537,11 +547,13 @@ def _training_tab(bases: list[str]) -> SimpleNamespace:
                     list(XT_SOURCES), value=RECIPE.xt_source, label="x_t", info=HELP["xt_source"]
                 )
                 ui.trajectories = gr.Number(
-                    RECIPE.trajectories, label="Teacher trajectories", info=HELP["trajectories"]
-                )
+                    RECIPE.trajectories, label="Teacher trajectories", info=HELP["trajectories"],
+                    elem_id="trajectories",
+                )  # fmt: skip
                 ui.ddim_steps = gr.Number(
-                    RECIPE.ddim_steps, label="DDIM steps per trajectory", info=HELP["ddim_steps"]
-                )
+                    RECIPE.ddim_steps, label="DDIM steps per trajectory", info=HELP["ddim_steps"],
+                    elem_id="ddim-steps",
+                )  # fmt: skip
                 ui.existing = ChoiceRadio(
                     list(EXISTING_RUN), value=next(iter(EXISTING_RUN)),
                     label="If the run exists", info=HELP["existing"],
@@ -559,12 +571,18 @@ def _compare_tab() -> SimpleNamespace:
     ui = SimpleNamespace()
     with gr.Row():
         ui.run = _run_picker("Unlearned run", "compare-run", scale=3)
-        ui.seconds = gr.Number(COMPARE_SECONDS, label="Seconds", info=HELP["seconds"], step=0.1)
+        ui.seconds = gr.Number(
+            COMPARE_SECONDS, label="Seconds", info=HELP["seconds"], step=0.1, elem_id="seconds"
+        )
         ui.seed = gr.Number(0, label="Seed", info=HELP["compare_seed"])
-        ui.steps = gr.Number(DEFAULT_STEPS, label="DDIM steps", info=HELP["compare_steps"])
+        ui.steps = gr.Number(
+            DEFAULT_STEPS, label="DDIM steps", info=HELP["compare_steps"], elem_id="compare-steps"
+        )
     with gr.Row():
         ui.target = gr.Textbox(DEFAULT_TARGET, label="Target prompt")
-        ui.related = gr.Textbox("\n".join(DEFAULT_RELATED), lines=3, label="Related prompts")
+        ui.related = gr.Textbox(
+            "\n".join(DEFAULT_RELATED), lines=3, label="Related prompts", elem_id="compare-related"
+        )
         ui.extra = gr.Textbox("", lines=3, label="Extra prompts (optional), one per line")
     ui.button = gr.Button("Compare original vs unlearned", variant="primary", elem_id="compare")
     ui.note = gr.Markdown(elem_id="compare-note")
@@ -612,15 +630,18 @@ def _export_tab() -> SimpleNamespace:
         ui.download = gr.DownloadButton(NO_DOWNLOAD, interactive=False, elem_id="download-ckpt")
     gr.Markdown("### A motion of the comparison")
     with gr.Row():
-        ui.motion = gr.Dropdown([], value=None, label="Motion")
+        ui.motion = gr.Dropdown([], value=None, label="Motion", elem_id="motion-pick")
         ui.motion_format = ChoiceRadio(
-            [(label, key) for key, label in MOTION_FORMATS.items()], value="bvh", label="Format"
-        )
+            [(label, key) for key, label in MOTION_FORMATS.items()], value="bvh", label="Format",
+            elem_id="motion-format",
+        )  # fmt: skip
         ui.pose_s = gr.Textbox(
             "", label="Pose at (s)", placeholder="the middle", info=HELP["pose_s"]
         )
-    ui.export_motion = gr.Button("Write motion file(s)")
-    ui.files = gr.File(label="Motion files", file_count="multiple", interactive=False)
+    ui.export_motion = gr.Button("Write motion file(s)", elem_id="export-motion")
+    ui.files = gr.File(
+        label="Motion files", file_count="multiple", interactive=False, elem_id="motion-files"
+    )
     return ui
 
 
@@ -639,7 +660,7 @@ def _runs_tab() -> SimpleNamespace:
             ui.cancel = gr.Button("Cancel", elem_id="cancel-delete")
     ui.table = gr.Dataframe(
         _table([], MODEL_HEADERS), interactive=False, wrap=True, elem_id="runs-table",
-        column_widths=["22%", "16%"] + ["7%"] * 3 + ["6%"] * (len(MODEL_HEADERS) - 5),
+        column_widths=[f"{RUNS_COLUMN_PX.get(h, 90)}px" for h in MODEL_HEADERS],
     )  # fmt: skip
     return ui
 
