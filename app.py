@@ -863,6 +863,7 @@ def exposure_warning(host: str, auth: tuple[str, str] | None) -> str | None:
 def check_port_free(host: str, port: int) -> None:
     """OSError with the fix (``--port``) when ``host:port`` is already taken."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
         try:
             probe.bind((host, port))
         except OSError as err:
