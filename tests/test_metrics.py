@@ -300,6 +300,19 @@ def test_closed_form_fid_equals_the_matrix_root_fid(n, m, dim):
     )
 
 
+def test_closed_form_fid_with_a_rank_deficient_covariance_and_more_samples_than_dims():
+    rng = _rng(23)
+    a = rng.normal(size=(200, 3)) @ rng.normal(size=(3, 8))  # N > D, rank 3: Cholesky fails
+    b = rng.normal(size=(150, 8)) + 0.2
+    (mu_a, cov_a), (mu_b, cov_b) = metrics.embedding_statistics(a), metrics.embedding_statistics(b)
+    w, v = np.linalg.eigh(cov_a)
+    root_a = (v * np.sqrt(np.clip(w, 0, None))) @ v.T  # PSD square root of S_a
+    inner = np.linalg.eigvalsh(root_a @ cov_b @ root_a)  # Tr (S_a S_b)^(1/2) = sum sqrt(eig)
+    expected = ((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b)
+    expected -= 2 * np.sqrt(np.clip(inner, 0, None)).sum()
+    assert metrics.frechet_distance_closed_form(a, b) == pytest.approx(expected, rel=1e-6)
+
+
 def test_closed_form_fid_stacks_and_handles_zero_covariance():
     rng = _rng(21)
     a, b = rng.normal(size=(4, 30, 6)), rng.normal(size=(4, 25, 6)) + 1.0

@@ -51,9 +51,6 @@ class FIDError(ValueError):
     """The matrix square root of S_a S_b is materially complex: the FID is undefined."""
 
 
-# --- input checks -------------------------------------------------------------------------------
-
-
 def _embeddings(x: np.ndarray, name: str, ndim: int = 2) -> np.ndarray:
     """Return ``x`` as a finite float64 array of ``ndim`` dims with no empty axis, or raise."""
     arr = np.asarray(x, dtype=np.float64)
@@ -154,8 +151,11 @@ def _trace_root_product(rows_a: np.ndarray, rows_b: np.ndarray) -> np.ndarray:
     else:
         gram_a = np.swapaxes(rows_a, -1, -2) @ rows_a  # (..., D, D)
         gram_b = np.swapaxes(rows_b, -1, -2) @ rows_b
-        w, v = np.linalg.eigh(gram_a)  # A^T A = L L^T with L = V sqrt(W) (PSD, any rank)
-        low = v * np.sqrt(np.clip(w, 0.0, None))[..., None, :]  # (..., D, D)
+        try:  # A^T A = L L^T: Cholesky, else (rank-deficient) L = V sqrt(W) from eigh
+            low = np.linalg.cholesky(gram_a)  # (..., D, D)
+        except np.linalg.LinAlgError:
+            w, v = np.linalg.eigh(gram_a)
+            low = v * np.sqrt(np.clip(w, 0.0, None))[..., None, :]
         gram = np.swapaxes(low, -1, -2) @ gram_b @ low
     return np.sqrt(np.clip(np.linalg.eigvalsh(gram), 0.0, None)).sum(axis=-1)
 
