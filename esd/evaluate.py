@@ -68,6 +68,23 @@ def baseline_info(args: argparse.Namespace, model: dict[str, Any]) -> dict[str, 
 
 # --- terminal -----------------------------------------------------------------------------------
 
+TABLE_WIDTH = 140  # columns of the report table when the output is not a terminal
+
+
+def verdict_hint(metrics: dict[str, Any]) -> str | None:
+    """One line after an inconclusive comparison: which metrics, and what to do."""
+    verdicts = metrics.get("verdicts") or {}
+    if verdicts.get("overall_verdict") != "inconclusive":
+        return None
+    named = {"efficacy": verdicts["efficacy"], **verdicts["preservation"]["metrics"]}
+    named.update({f"specificity '{t}'": v for t, v in verdicts["specificity"].items()})
+    unsure = [name for name, v in named.items() if v.get("verdict") == "inconclusive"]
+    samples = metrics["settings"]["num_samples"]["retain"]
+    return (
+        f"inconclusive: the 95% interval of the change straddles the rule for {', '.join(unsure)}"
+        f" ({samples} retain samples); evaluate more samples (the full preset, or --num_samples)"
+    )
+
 
 class StageProgress:
     """Rich progress, one bar per stage; pass it as ``on_progress(stage, done, total)``."""
@@ -215,7 +232,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         fail(one_line(err))
     except KeyboardInterrupt:
         fail("interrupted; nothing was written")
-    Console().print(rich_table(metrics))
+    console = Console()
+    if not console.is_terminal:  # piped or captured: room for the values and their intervals
+        console = Console(width=TABLE_WIDTH)
+    console.print(rich_table(metrics))
+    hint = verdict_hint(metrics)
+    if hint:
+        CONSOLE.print(hint, soft_wrap=True)
     CONSOLE.print(f"wrote {out_dir / REPORT_NAME} and {out_dir / METRICS_NAME}", soft_wrap=True)
     return 0
 

@@ -13,8 +13,10 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from scipy import linalg
 
 from esd import evaluate as cli
 from esd.evaluation.reference import REFERENCE_FILE, ReferenceSet
@@ -110,7 +112,13 @@ def test_esd_run_is_compared_with_its_base_and_reports_are_written(setup, tmp_pa
     metrics = run_ok(setup, "--name", RUN, "--json", str(out))
     assert metrics["model"]["name"] == RUN and metrics["model"]["kind"] == "esd"
     assert metrics["baseline"]["name"] == BASE  # read from the ESD checkpoint
-    assert set(metrics["verdicts"]) == {"efficacy", "preservation", "specificity", "overall"}
+    assert set(metrics["verdicts"]) == {
+        "efficacy",
+        "preservation",
+        "specificity",
+        "overall",
+        "overall_verdict",
+    }
     assert metrics["settings"]["preset"] == "custom" and metrics["settings"]["ddim_steps"] == 10
     assert json.loads(out.read_text()) == metrics
     report = (setup["checkpoints"] / "t2m" / RUN / "evaluation" / "REPORT.md").read_text()
@@ -215,3 +223,44 @@ def test_module_entry_point_prints_one_line(setup):
     assert done.returncode == 2
     assert done.stderr.strip().startswith("error: unknown model 'nope'")
     assert len(done.stderr.strip().splitlines()) == 1 and BASE in done.stderr
+
+
+def test_a_materially_complex_fid_root_is_one_clear_line(setup, capsys, monkeypatch):
+    # the FID is strict: an imaginary matrix root is an error, not a warning and a number
+    exact = linalg.sqrtm
+    monkeypatch.setattr(linalg, "sqrtm", lambda m: exact(m) + 0.5j * np.eye(len(m)))
+    with pytest.raises(SystemExit) as info:
+        cli.main(argv(setup, "--name", RUN))
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1
+    assert "retain set: FID" in errors[0] and "materially complex" in errors[0]
+    assert "more samples than embedding dimensions" in errors[0]
+
+
+def test_the_table_states_the_overall_verdict(setup, capsys):
+    run_ok(setup, "--name", RUN)
+    out = capsys.readouterr().out
+    assert "Overall: " in out and "95% interval" in out
+
+
+def test_an_inconclusive_comparison_names_its_metrics():
+    verdict = {"verdict": "pass"}
+    metrics = {
+        "verdicts": {
+            "overall_verdict": "inconclusive",
+            "efficacy": verdict,
+            "preservation": {
+                "metrics": {"fid": verdict, "r_precision_top3": {"verdict": "inconclusive"}}
+            },
+            "specificity": {"a person jumping": {"verdict": "inconclusive"}},
+        },
+        "settings": {"num_samples": {"retain": 32}},
+    }
+    hint = cli.verdict_hint(metrics)
+    assert "r_precision_top3" in hint and "specificity 'a person jumping'" in hint
+    assert "32 retain samples" in hint and "efficacy" not in hint
+    metrics["verdicts"]["overall_verdict"] = "fail"
+    assert cli.verdict_hint(metrics) is None

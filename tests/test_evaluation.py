@@ -9,21 +9,27 @@ embeddings of each concept (``FakeRecogniser``), so recognition answers are know
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import pytest
 import torch
 
+from esd.evaluation import measure, metrics, uncertainty
+from esd.evaluation.changes import block_changes, paired_changes
 from esd.evaluation.context import EvalContext
-from esd.evaluation.measure import evaluate_model, generate_embeddings
+from esd.evaluation.measure import evaluate_model, generate_embeddings, measure_model
 from esd.evaluation.plan import EvalPlan, make_plan
 from esd.evaluation.protocol import run_evaluation
+from esd.evaluation.recognition import wilson_interval
 from esd.evaluation.reference import (
     ReferenceError,
     ReferenceSet,
     evaluator_fingerprint,
 )
+from esd.evaluation.report import markdown_report, report_rows
 from esd.evaluation.settings import EvalSettings
-from esd.evaluation.verdicts import FID_TOLERANCE, compare
+from esd.evaluation.verdicts import FID_TOLERANCE, R3_TOLERANCE, compare
 from esd.motion.humanml3d import DatasetError, MotionFolder
 from esd.motion.keywords import stem, target_keywords
 from tests.fakes import FakeClipSource, FakeRecogniser, tiny_evaluator, write_fake_humanml3d
@@ -403,3 +409,292 @@ def test_verdict_tolerances(model, expected):
     )
     assert got == expected
     assert verdicts["overall"] == all(expected)
+
+
+# --- intervals ----------------------------------------------------------------------------------
+
+
+def _intervals(block, where=""):
+    """(where, value, [lo, hi]) of every ``name_ci95`` in a nested metrics block."""
+    found = []
+    for key, value in block.items():
+        if isinstance(value, dict):
+            found += _intervals(value, f"{where}/{key}")
+        elif key.endswith("_ci95") and value is not None:
+            point = block[key[: -len("_ci95")]]
+            pairs = zip(point, value) if isinstance(point, list) else [(point, value)]
+            found += [(f"{where}/{key}", p, ci) for p, ci in pairs]
+    return found
+
+
+def test_every_rate_fid_and_r_precision_has_an_interval_containing_it(perfect_vs_erasing):
+    model = perfect_vs_erasing["model"]
+    retain = model["preservation"]["retain"]
+    for key in ("fid_ci95", "r_precision_ci95", "matching_score_ci95"):
+        assert retain[key] is not None, key
+    assert len(retain["r_precision_ci95"]) == 3
+    assert model["efficacy"]["concept_rate_ci95"] and model["efficacy"]["heldout_concept_rate_ci95"]
+    assert all(b["concept_rate_ci95"] for b in model["specificity"].values())
+    assert perfect_vs_erasing["real"]["forget"]["concept_rate_ci95"]
+    found = []
+    for part in ("model", "baseline", "real"):
+        found += _intervals(perfect_vs_erasing[part], part)
+    assert len(found) > 30
+    for where, point, (lo, hi) in found:
+        assert lo <= point <= hi, (where, point, lo, hi)
+    widths = [hi - lo for _, _, (lo, hi) in found]
+    assert max(widths) > 0.05  # 32-64 samples: real uncertainty, not zero-width decorations
+
+
+def test_rate_intervals_are_wilson(perfect_vs_erasing):
+    efficacy = perfect_vs_erasing["baseline"]["efficacy"]
+    n = efficacy["num_samples"]
+    hits = round(efficacy["concept_rate"] * n)
+    assert efficacy["concept_rate_ci95"] == pytest.approx(list(wilson_interval(hits, n)))
+
+
+def test_changes_are_paired_and_contain_the_change(perfect_vs_erasing):
+    changes = perfect_vs_erasing["changes"]
+    assert changes["paired"] is True
+    rate = changes["efficacy"]["concept_rate"]
+    model, base = perfect_vs_erasing["model"], perfect_vs_erasing["baseline"]
+    assert rate["change"] == pytest.approx(
+        model["efficacy"]["concept_rate"] - base["efficacy"]["concept_rate"]
+    )
+    lo, hi = rate["ci95"]
+    assert lo <= rate["change"] <= hi < 0  # erased: the whole interval is a fall
+    # the retain block is untouched by erasing kicks: paired, its changes are exactly 0
+    retain = changes["preservation"]["retain"]
+    assert retain["fid"]["change"] == 0 and retain["fid"]["ci95"] == [0.0, 0.0]
+    assert all(e["ci95"] == [0.0, 0.0] for e in retain["r_precision"])
+
+
+def test_identical_models_change_by_zero_and_do_not_erase(plan, context, records):
+    result = run_evaluation(
+        FakeClipSource(records), plan, context, SMALL, {}, FakeClipSource(records)
+    )
+    verdicts = result["verdicts"]
+    assert verdicts["efficacy"]["verdict"] == "fail"  # a rate that did not fall
+    assert verdicts["preservation"]["verdict"] == "pass"
+    assert verdicts["overall_verdict"] == "fail" and verdicts["overall"] is False
+
+
+def test_paired_changes_need_the_same_plan(plan, context, records):
+    settings = EvalSettings.quick(mm_prompts=0)
+    other = make_plan(context, TARGET, RELATED, settings)
+    a = measure_model(FakeClipSource(records), plan, context, SMALL)
+    b = measure_model(FakeClipSource(records), other, context, settings)
+    with pytest.raises(ValueError, match="different plans"):
+        paired_changes(a, b)
+
+
+def test_fid_bootstrap_interval_is_bias_corrected():
+    # resampling repeats items, which inflates the FID: the plain percentile interval misses
+    # the estimate, the bias-corrected one contains it
+    rng = np.random.default_rng(5)
+    real, generated = rng.normal(size=(32, 64)), rng.normal(size=(32, 64)) + 0.1
+    estimate = metrics.frechet_distance(real, generated, strict=True)
+    indices = uncertainty.resample_indices(32, 400, np.random.default_rng(6))
+    reps = uncertainty.fid_replicates(real, generated, indices)
+    assert np.quantile(reps, 0.025) > estimate  # the plain percentile interval excludes it
+    lo, hi = uncertainty.interval(reps, estimate, (0.0, np.inf))
+    assert lo <= estimate <= hi
+
+
+def test_r_precision_is_the_metrics_module_value(context):
+    rng = np.random.default_rng(7)
+    text, motion = rng.normal(size=(70, 16)), rng.normal(size=(70, 16))
+    values = measure.retrieval_metrics(text, motion, SMALL, "retain", [])
+    same = np.random.default_rng((SMALL.seed, zlib.crc32(b"retain/r_precision")))
+    assert values["r_precision"] == metrics.r_precision(text, motion, generator=same).tolist()
+
+
+# --- FID size, diversity and multimodality pairs -------------------------------------------------
+
+
+def test_fid_from_no_more_samples_than_dimensions_is_indicative(context, records):
+    settings = EvalSettings.quick().with_num_samples(8)  # 8 samples, tiny evaluator D = 16
+    plan = make_plan(context, TARGET, RELATED, settings)
+    result = run_evaluation(
+        FakeClipSource(records), plan, context, settings, {}, FakeClipSource(records)
+    )
+    retain = result["model"]["preservation"]["retain"]
+    assert retain["fid_indicative"] is True
+    assert any(
+        "indicative" in n and "8 samples in 16 dimensions" in n for n in result["model"]["notes"]
+    )
+    fid_row = next(r for r in report_rows(result) if r.metric.startswith("FID"))
+    assert "indicative" in fid_row.metric
+    assert result["verdicts"]["preservation"]["metrics"]["fid"]["indicative"] is True
+
+
+def test_fid_from_more_samples_than_dimensions_is_not_indicative(perfect_vs_erasing):
+    assert perfect_vs_erasing["model"]["preservation"]["retain"]["fid_indicative"] is False
+
+
+def test_diversity_uses_300_pairs_of_two_different_motions(plan, context, records, monkeypatch):
+    drawn = []
+    original = metrics.distinct_pairs
+
+    def spy(num_items, num_pairs, generator=None):
+        first, second = original(num_items, num_pairs, generator)
+        drawn.append((num_items, len(first), bool((first != second).all())))
+        return first, second
+
+    monkeypatch.setattr(metrics, "distinct_pairs", spy)
+    block = evaluate_model(FakeClipSource(records), plan, context, SMALL)
+    retain, forget = block["preservation"]["retain"], block["preservation"]["forget"]
+    assert (64, 300, True) in drawn and (32, 300, True) in drawn  # retain and forget blocks
+    assert retain["diversity_pairs"] == forget["diversity_pairs"] == 300
+
+
+def test_fewer_diversity_pairs_are_reported(context, records):
+    settings = EvalSettings.quick().with_num_samples(5)
+    plan = make_plan(context, TARGET, RELATED, settings)
+    result = run_evaluation(FakeClipSource(records), plan, context, settings)
+    assert result["model"]["preservation"]["retain"]["diversity_pairs"] == 10  # 5 * 4 / 2
+    assert any(r.metric == "diversity → (10 pairs)" for r in report_rows(result))
+
+
+def test_multimodality_follows_guo_30_generations_10_pairs(perfect_vs_erasing):
+    assert EvalSettings.full().mm_repeats == 30
+    full = EvalSettings.full()
+    assert metrics.distinct_pair_count(full.mm_repeats, metrics.MULTIMODALITY_PAIRS) == 10
+    retain = perfect_vs_erasing["model"]["preservation"]["retain"]
+    assert retain["multimodality_pairs"] == 6  # SMALL: 4 generations give 6 distinct pairs
+
+
+# --- verdicts from intervals ----------------------------------------------------------------------
+
+
+def _with_intervals(rate, rate_ci, fid, fid_ci, r3, r3_ci, spec, spec_ci):
+    return {
+        "efficacy": {"concept_rate": rate, "concept_rate_ci95": rate_ci},
+        "preservation": {
+            "retain": {
+                "fid": fid,
+                "fid_ci95": fid_ci,
+                "r_precision": [0.5, 0.7, r3],
+                "r_precision_ci95": [[0.4, 0.6], [0.6, 0.8], r3_ci],
+            }
+        },
+        "specificity": {"a person jumping": {"concept_rate": spec, "concept_rate_ci95": spec_ci}},
+    }
+
+
+BASELINE = _with_intervals(0.8, [0.7, 0.9], 1.0, [0.9, 1.1], 0.9375, [0.86, 0.98], 0.8, [0.7, 0.9])
+
+
+def test_a_drop_just_past_the_tolerance_on_32_samples_is_inconclusive():
+    # the documented default recipe on the quick preset: R-precision top-3 -0.031 (rule: 0.03)
+    model = _with_intervals(
+        0.1, [0.03, 0.2], 1.02, [0.97, 1.08], 0.906, [0.82, 0.96], 0.8, [0.7, 0.9]
+    )
+    verdicts = compare(model, BASELINE)  # unpaired: the blocks' own intervals
+    r3 = verdicts["preservation"]["metrics"]["r_precision_top3"]
+    assert r3["change"] == pytest.approx(-0.0315) and -r3["change"] > R3_TOLERANCE
+    assert r3["verdict"] == "inconclusive" and r3["pass"] is None
+    lo, hi = r3["change_ci95"]
+    assert lo < -R3_TOLERANCE < hi
+    assert verdicts["preservation"]["metrics"]["fid"]["verdict"] == "pass"
+    assert verdicts["efficacy"]["verdict"] == "pass"
+    assert verdicts["preservation"]["verdict"] == "inconclusive"
+    assert verdicts["overall_verdict"] == "inconclusive" and verdicts["overall"] is None
+
+
+def _changes(rate, fid_relative, r3, spec):
+    """A ``changes`` block with the given (change, [lo, hi]) per metric."""
+    entry = lambda c: {"change": c[0], "ci95": c[1]}  # noqa: E731
+    fid = {"change": 0.0, "ci95": [0.0, 0.0], "relative": fid_relative[0]}
+    fid["relative_ci95"] = fid_relative[1]
+    return {
+        "efficacy": {"concept_rate": entry(rate)},
+        "preservation": {"retain": {"fid": fid, "r_precision": [None, None, entry(r3)]}},
+        "specificity": {"a person jumping": {"concept_rate": entry(spec)}},
+    }
+
+
+OK_RATE = (-0.5, [-0.6, -0.4])  # (change, interval) of each metric: clearly passing
+OK_FID = (0.1, [0.0, 0.2])  # relative
+OK_R3 = (0, [-0.02, 0.02])
+OK_SPEC = (0, [-0.05, 0.05])
+
+
+@pytest.mark.parametrize(
+    "changes, expected",
+    [
+        (_changes(OK_RATE, OK_FID, OK_R3, OK_SPEC), ("pass",) * 5),
+        (_changes((-0.1, [-0.3, 0.1]), OK_FID, OK_R3, OK_SPEC),
+         ("inconclusive", "pass", "pass", "pass", "inconclusive")),
+        (_changes(OK_RATE, (0.2, [0.1, 0.4]), OK_R3, OK_SPEC),
+         ("pass", "inconclusive", "pass", "pass", "inconclusive")),
+        (_changes(OK_RATE, (0.3, [0.26, 0.4]), OK_R3, OK_SPEC),
+         ("pass", "fail", "pass", "pass", "fail")),
+        (_changes(OK_RATE, OK_FID, (-0.05, [-0.1, -0.04]), (0, [-0.2, 0.05])),
+         ("pass", "pass", "fail", "inconclusive", "fail")),  # a failure outranks inconclusive
+        (_changes(OK_RATE, OK_FID, OK_R3, (-0.3, [-0.4, -0.2])),
+         ("pass", "pass", "pass", "fail", "fail")),
+        (_changes((0.0, [0.0, 0.0]), OK_FID, OK_R3, OK_SPEC),
+         ("fail", "pass", "pass", "pass", "fail")),  # a rate that did not fall
+    ],
+)  # fmt: skip
+def test_verdicts_read_the_interval_of_the_change(changes, expected):
+    block = _with_intervals(0.5, None, 1.0, None, 0.9, None, 0.8, None)
+    verdicts = compare(block, block, changes)
+    got = (
+        verdicts["efficacy"]["verdict"],
+        verdicts["preservation"]["metrics"]["fid"]["verdict"],
+        verdicts["preservation"]["metrics"]["r_precision_top3"]["verdict"],
+        verdicts["specificity"]["a person jumping"]["verdict"],
+        verdicts["overall_verdict"],
+    )
+    assert got == expected
+
+
+def test_the_fid_row_carries_the_fid_verdict_not_the_block_verdict():
+    # FID +2% passes; R-precision top-3 falls by 0.2 and fails: the block fails, the FID row not
+    model, baseline = _block(rate=0.1, fid=1.02, r3=0.3), _block()
+    verdicts = compare(model, baseline)
+    for block in (model, baseline):
+        block["efficacy"].update(concept="a person kicking", heldout_concept_rate=None)
+        block["efficacy"]["matching_score"] = None
+        block["specificity"]["a person jumping"]["matching_score"] = None
+        block["preservation"]["retain"].update(matching_score=1, diversity=1, multimodality=None)
+        block["preservation"]["forget"] = block["preservation"]["retain"]
+    real = {"r_precision": [1.0, 1.0, 1.0], "matching_score": 0.5, "diversity": 1.0}
+    real = {"retain": real, "forget": {**real, "concept_rate": 0.8}}
+    metrics_json = {"model": model, "baseline": baseline, "verdicts": verdicts, "real": real}
+    rows = {(r.section, r.metric): r for r in report_rows(metrics_json)}
+    assert rows[("Preservation: retain set", "FID ↓")].verdict == "PASS"
+    assert rows[("Preservation: retain set", "R-precision top-3 ↑")].verdict == "FAIL"
+    assert rows[("Preservation: retain set", "R-precision top-1 ↑")].verdict == ""
+    assert all(r.verdict == "" for r in rows.values() if r.section.endswith("forget set"))
+    assert verdicts["preservation"]["verdict"] == "fail"
+
+
+def test_report_shows_intervals_and_inconclusive(perfect_vs_erasing):
+    rows = report_rows(perfect_vs_erasing)
+    rate = next(r for r in rows if r.metric == "concept rate ↓")
+    assert rate.model.count("[") == 1 and rate.baseline.count("[") == 1 and "[" in rate.change
+    fid = next(r for r in rows if r.metric.startswith("FID"))
+    assert "%" in fid.change and "[" in fid.model
+    model = _with_intervals(
+        0.1, [0.03, 0.2], 1.02, [0.9, 1.15], 0.906, [0.82, 0.96], 0.8, [0.7, 0.9]
+    )
+    assert "inconclusive" in str(compare(model, BASELINE))
+    text = markdown_report(perfect_vs_erasing)
+    assert "**Overall: PASS**" in text and "INCONCLUSIVE" in text  # defined in the definitions
+
+
+def test_unpaired_changes_from_blocks_combine_their_intervals():
+    model = _with_intervals(
+        0.1, [0.03, 0.2], 1.02, [0.9, 1.15], 0.906, [0.82, 0.96], 0.8, [0.7, 0.9]
+    )
+    changes = block_changes(model, BASELINE)
+    assert changes["paired"] is False
+    lo, hi = changes["efficacy"]["concept_rate"]["ci95"]
+    assert lo == pytest.approx(-0.7 - np.hypot(0.07, 0.1))
+    assert hi == pytest.approx(-0.7 + np.hypot(0.1, 0.1))
+    assert changes["preservation"]["retain"]["fid"]["relative_ci95"] == pytest.approx(
+        [0.9 / 1.1 - 1, 1.15 / 0.9 - 1]
+    )

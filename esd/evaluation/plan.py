@@ -9,7 +9,8 @@ forget set (clips with it), and builds the blocks (``PromptBlock``):
 * ``efficacy``: the target's text, held-out phrasings (heldout.json) and caption paraphrases
   from reference clips of the concept (``concept_block``);
 * one specificity block per related concept (text and paraphrases, no held-out phrasings);
-* ``multimodality``: the first retain captions, each repeated (full preset only).
+* ``multimodality``: the first retain captions, each repeated ``mm_repeats`` (30) times with
+  its own seed (full preset only).
 
 Reproducibility: every selection uses ``np.random.default_rng((seed, stream, ...))``; block k
 generates with seeds ``seed + k * SEED_STRIDE + i`` for item i (``MotionGenerator`` draws item

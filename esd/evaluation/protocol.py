@@ -18,6 +18,11 @@ prompts chosen deterministically from the reference set (``esd.evaluation.refere
 
 ``real`` holds the ceiling: the same retain/forget metrics for the real motions.
 
+Every concept rate and R-precision carries a 95% Wilson interval, every FID and matching score a
+95% bootstrap interval (``*_ci95`` beside the value); with a baseline, ``changes`` holds the change
+of each metric with its paired bootstrap interval (``esd.evaluation.changes``) and ``verdicts``
+reads pass / fail / inconclusive per metric from those intervals (``esd.evaluation.verdicts``).
+
 The steps, one module each:
 
 * ``esd.evaluation.settings``: how much to generate (``EvalSettings``, full and quick presets);
@@ -27,7 +32,10 @@ The steps, one module each:
   and its baseline;
 * ``esd.evaluation.measure``: generation and metrics of one model (``evaluate_model``) and of the
   real motions (``evaluate_real``);
-* ``esd.evaluation.verdicts``: pass / fail against the baseline (``compare``) and its tolerances;
+* ``esd.evaluation.uncertainty``: bootstrap and Wilson intervals;
+* ``esd.evaluation.changes``: the change of each metric vs the baseline, with its interval;
+* ``esd.evaluation.verdicts``: pass / fail / inconclusive vs the baseline (``compare``) and its
+  tolerances;
 * ``esd.evaluation.report``: the Rich table and REPORT.md of a metrics.json.
 """
 
@@ -36,10 +44,13 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from esd.evaluation import metrics
+from esd.evaluation.changes import PAIRED_METHOD, paired_changes
 from esd.evaluation.context import EvalContext, MotionSource, ProgressFn
-from esd.evaluation.measure import evaluate_model, evaluate_real
+from esd.evaluation.measure import evaluate_real, measure_model
 from esd.evaluation.plan import EvalPlan
 from esd.evaluation.settings import EvalSettings
+from esd.evaluation.uncertainty import CI_LEVEL
 from esd.evaluation.verdicts import FID_TOLERANCE, R3_TOLERANCE, SPECIFICITY_TOLERANCE, compare
 
 
@@ -54,10 +65,23 @@ def settings_dict(settings: EvalSettings, plan: EvalPlan, context: EvalContext) 
             "concept": len(plan.efficacy),
         },
         "multimodality": (
-            {"prompts": settings.mm_prompts, "repeats": settings.mm_repeats}
+            {
+                "prompts": settings.mm_prompts,
+                "repeats": settings.mm_repeats,
+                "pairs": metrics.distinct_pair_count(
+                    settings.mm_repeats, metrics.MULTIMODALITY_PAIRS
+                ),
+            }
             if plan.multimodality is not None
             else None
         ),
+        "intervals": {
+            "level": CI_LEVEL,
+            "rates": "Wilson score interval (concept rates, R-precision)",
+            "fid_matching": f"bias-corrected percentile bootstrap, "
+            f"{settings.bootstrap_resamples} resamples of the items",
+            "changes": PAIRED_METHOD,
+        },
         "tolerances": {
             "fid_relative": FID_TOLERANCE,
             "r_precision_top3": R3_TOLERANCE,
@@ -87,16 +111,17 @@ def run_evaluation(
     baseline_info: dict[str, Any] | None = None,
     on_progress: ProgressFn | None = None,
 ) -> dict[str, Any]:
-    """The full metrics.json: model, baseline and verdicts (when a baseline is given), real,
-    settings and plan notes."""
-    result: dict[str, Any] = {
-        "model": evaluate_model(model, plan, context, settings, model_info, on_progress, "model")
-    }
+    """The full metrics.json: model, baseline, changes and verdicts (when a baseline is given),
+    real, settings and plan notes."""
+    measured = measure_model(model, plan, context, settings, model_info, on_progress, "model")
+    result: dict[str, Any] = {"model": measured.block}
     if baseline is not None:
-        result["baseline"] = evaluate_model(
+        base = measure_model(
             baseline, plan, context, settings, baseline_info, on_progress, "baseline"
         )
-        result["verdicts"] = compare(result["model"], result["baseline"])
+        result["baseline"] = base.block
+        result["changes"] = paired_changes(measured, base)
+        result["verdicts"] = compare(measured.block, base.block, result["changes"])
     result["real"] = evaluate_real(plan, context, settings)
     result["settings"] = settings_dict(settings, plan, context)
     result["notes"] = list(plan.notes)

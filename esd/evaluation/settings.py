@@ -3,7 +3,12 @@
 ``EvalSettings.full()`` is the reported setting (256 retain / 64 forget / 64 prompts per concept,
 50 DDIM steps, multimodality on); ``EvalSettings.quick()`` the workbench's seconds-scale check
 (32 per block, 20 DDIM steps, no multimodality). The same settings and seed give the same plan
-(``esd.evaluation.plan``) and the same numbers.
+(``esd.evaluation.plan``), the same numbers and the same intervals.
+
+Multimodality follows Guo et al.: ``MM_REPEATS`` = 30 generations per caption (their
+``mm_num_repeats``), of which ``metrics.MULTIMODALITY_PAIRS`` = 10 pairs of two different
+generations are compared. Every interval is a 95% interval; bootstraps draw
+``bootstrap_resamples`` resamples (``esd.evaluation.uncertainty``).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
+from esd.evaluation.uncertainty import BOOTSTRAP_RESAMPLES
 from esd.models.diffusion import MIN_DDIM_STEPS
 from esd.models.generator import DEFAULT_GUIDANCE, DEFAULT_STEPS
 
@@ -21,7 +27,8 @@ CONCEPT_SAMPLES = 64  # prompts per concept block (target and each related conce
 QUICK_SAMPLES = 32  # every block in the quick preset: one R-precision pool
 QUICK_STEPS = 20  # DDIM steps in the quick preset
 MM_PROMPTS = 8  # multimodality: retain captions used (full preset)
-MM_REPEATS = 10  # multimodality: generations per caption (= metrics.MULTIMODALITY_PAIRS)
+MM_REPEATS = 30  # multimodality: generations per caption (Guo et al.'s mm_num_repeats)
+MIN_RESAMPLES = 100  # fewest bootstrap resamples accepted (the 2.5% tails need a few each)
 SEED_STRIDE = 100_000  # generation seeds of block k start at seed + k * SEED_STRIDE
 
 
@@ -38,6 +45,7 @@ class EvalSettings:
     batch_size: int = 64  # prompts per generate() call
     mm_prompts: int = MM_PROMPTS  # multimodality prompts; 0 disables it (quick preset)
     mm_repeats: int = MM_REPEATS  # multimodality generations per prompt
+    bootstrap_resamples: int = BOOTSTRAP_RESAMPLES  # resamples per bootstrap interval
     preset: str = "full"  # "full", "quick" or "custom" (reported in metrics.json)
 
     @classmethod
@@ -78,6 +86,11 @@ class EvalSettings:
             raise ValueError(f"guidance_scale must be finite, got {self.guidance_scale}")
         if self.mm_prompts < 0 or (self.mm_prompts > 0 and self.mm_repeats < 2):
             raise ValueError("multimodality needs mm_prompts >= 0 and mm_repeats >= 2")
+        if self.bootstrap_resamples < MIN_RESAMPLES:
+            raise ValueError(
+                f"bootstrap_resamples must be at least {MIN_RESAMPLES}, "
+                f"got {self.bootstrap_resamples}"
+            )
         if self.seed < 0:
             raise ValueError(f"seed must be >= 0, got {self.seed}")
         return self

@@ -1,78 +1,174 @@
-"""Verdicts of a model against its baseline (``compare``), tolerances as named constants.
+"""Verdicts of a model against its baseline (``compare``), one per metric, read from the 95%
+interval of the metric's change (``esd.evaluation.changes``); tolerances as named constants.
 
-* Efficacy passes when the target concept rate fell.
-* Preservation passes when the retain FID rose by at most ``FID_TOLERANCE`` (relative) and
-  R-precision top-3 fell by at most ``R3_TOLERANCE``.
-* Specificity passes, for each related concept, when its concept rate fell by at most
+* Efficacy: the target concept rate fell (change < 0).
+* Preservation, two metrics: the retain FID rose by at most ``FID_TOLERANCE`` (relative change;
+  ``FID_SLACK`` absolute when the baseline's FID is 0), and R-precision top-3 fell by at most
+  ``R3_TOLERANCE``.
+* Specificity, for each related concept: its concept rate fell by at most
   ``SPECIFICITY_TOLERANCE`` (rate points).
 
-The inputs are metrics.json blocks of ``esd.evaluation.measure.evaluate_model``.
+Each metric reads **pass** when its whole interval meets the rule, **fail** when none of it does,
+**inconclusive** when the interval straddles the threshold (the sample is too small to tell), and
+**n/a** when it could not be measured (an unplaced concept, too few samples). A block (the
+preservation's two metrics) and the overall verdict: fail if any of its metrics fails, else
+inconclusive if any is inconclusive, else n/a if any is n/a, else pass. The rules are monotone in
+the change, so reading the interval's two ends decides for the whole interval.
+
+The inputs are metrics.json blocks of ``esd.evaluation.measure``; without ``changes`` (the paired
+intervals of ``esd.evaluation.changes.paired_changes``) the blocks' own intervals are combined
+(``block_changes``), and blocks without intervals are read at their point values.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
+
+from esd.evaluation.changes import block_changes, lookup
 
 FID_TOLERANCE = 0.25  # preservation: retain FID may rise by at most 25% (relative)
 FID_SLACK = 1e-6  # absolute slack on the FID rule (a baseline FID of exactly 0)
 R3_TOLERANCE = 0.03  # preservation: retain R-precision top-3 may fall by at most 0.03
 SPECIFICITY_TOLERANCE = 0.10  # specificity: each related concept rate may fall <= 10 points
+EDGE = 1e-12  # a change exactly on a tolerance passes (float round-off)
+
+PASS, FAIL, INCONCLUSIVE, UNDECIDED = "pass", "fail", "inconclusive", "n/a"
 
 
-def _efficacy_verdict(model: dict, baseline: dict) -> dict[str, Any]:
+def read_interval(interval: Iterable[float], passes: Callable[[float], bool]) -> str:
+    """pass / fail / inconclusive of a monotone rule ``passes(change)`` over an interval."""
+    ends = [passes(float(x)) for x in interval]
+    return PASS if all(ends) else (FAIL if not any(ends) else INCONCLUSIVE)
+
+
+def combine(readings: Iterable[str]) -> str:
+    """fail if any fails, else inconclusive if any is, else n/a if any is, else pass."""
+    found = set(readings)
+    for verdict in (FAIL, INCONCLUSIVE, UNDECIDED):
+        if verdict in found:
+            return verdict
+    return PASS
+
+
+def as_bool(verdict: str) -> bool | None:
+    """The legacy ``pass`` value: True / False, None for inconclusive or n/a."""
+    return {PASS: True, FAIL: False}.get(verdict)
+
+
+def _reading(
+    entry: dict | None, key: str, passes: Callable[[float], bool]
+) -> tuple[str, list[float] | None]:
+    """Verdict and interval of ``entry[key]`` (``key + "_ci95"`` or ``"ci95"``)."""
+    if entry is None or entry.get(key) is None:
+        return UNDECIDED, None
+    bounds = entry.get("ci95" if key == "change" else f"{key}_ci95")
+    bounds = bounds if bounds is not None else [entry[key], entry[key]]
+    return read_interval(bounds, passes), bounds
+
+
+def _rate_verdict(
+    entry: dict | None, rule: str, passes: Callable[[float], bool], reason: str
+) -> dict[str, Any]:
+    verdict, bounds = _reading(entry, "change", passes)
+    result: dict[str, Any] = {"verdict": verdict, "pass": as_bool(verdict), "rule": rule}
+    if entry is None:
+        return {**result, "reason": reason}
+    return {**result, "change": entry["change"], "change_ci95": bounds}
+
+
+def _efficacy_verdict(model: dict, baseline: dict, changes: dict) -> dict[str, Any]:
     m, b = model["efficacy"]["concept_rate"], baseline["efficacy"]["concept_rate"]
-    rule = "target concept rate fell"
-    if m is None or b is None:
-        return {"pass": None, "rule": rule, "reason": "the target concept could not be placed"}
-    result = {"pass": m < b, "rule": rule, "model": m, "baseline": b, "change": m - b}
-    if b == 0:
-        result["reason"] = "the baseline's motions are never recognised as the target concept"
+    entry = lookup(changes, ("efficacy", "concept_rate"))
+    result = _rate_verdict(
+        entry, "target concept rate fell", lambda d: d < 0, "the target concept could not be placed"
+    )
+    if entry is not None:
+        result.update(model=m, baseline=b)
+        if b == 0:
+            result["reason"] = "the baseline's motions are never recognised as the target concept"
     return result
 
 
-def _preservation_verdict(model: dict, baseline: dict) -> dict[str, Any]:
-    m, b = model["preservation"]["retain"], baseline["preservation"]["retain"]
-    rule = (
-        f"retain FID rose by at most {FID_TOLERANCE:.0%} (relative) and R-precision top-3 "
-        f"fell by at most {R3_TOLERANCE}"
-    )
-    if m["fid"] is None or b["fid"] is None or m["r_precision"] is None:
-        return {"pass": None, "rule": rule, "reason": "too few retain samples"}
-    fid_ok = m["fid"] <= b["fid"] * (1 + FID_TOLERANCE) + FID_SLACK
-    r3_change = m["r_precision"][-1] - b["r_precision"][-1]
-    return {
-        "pass": bool(fid_ok and -r3_change <= R3_TOLERANCE + 1e-12),
-        "rule": rule,
-        "fid_change_relative": (m["fid"] - b["fid"]) / b["fid"] if b["fid"] > 0 else None,
-        "r_precision_top3_change": r3_change,
+def _fid_verdict(model: dict, baseline: dict, changes: dict) -> dict[str, Any]:
+    entry = lookup(changes, ("preservation", "retain", "fid"))
+    rule = f"retain FID rose by at most {FID_TOLERANCE:.0%} (relative)"
+    b = lookup(baseline, ("preservation", "retain", "fid"))
+    if entry is not None and entry.get("relative") is not None:
+        slack = FID_SLACK / b
+        verdict, bounds = _reading(entry, "relative", lambda r: r <= FID_TOLERANCE + slack)
+    else:  # a baseline FID of 0: the absolute change must stay within the slack
+        verdict, bounds = _reading(entry, "change", lambda d: d <= FID_SLACK)
+    result = {"verdict": verdict, "pass": as_bool(verdict), "rule": rule}
+    if entry is None:
+        return {**result, "reason": "too few retain samples"}
+    indicative = bool(lookup(model, ("preservation", "retain", "fid_indicative")))
+    result.update(change_relative=entry.get("relative"), change_ci95=bounds, indicative=indicative)
+    if indicative:
+        result["reason"] = "FID indicative: fewer samples than embedding dimensions"
+    return result
+
+
+def _r3_verdict(changes: dict) -> dict[str, Any]:
+    entry = lookup(changes, ("preservation", "retain", "r_precision", 2))
+    rule = f"retain R-precision top-3 fell by at most {R3_TOLERANCE}"
+    reason = "too few retain samples"
+    return _rate_verdict(entry, rule, lambda d: -d <= R3_TOLERANCE + EDGE, reason)
+
+
+def _preservation_verdict(model: dict, baseline: dict, changes: dict) -> dict[str, Any]:
+    fid = _fid_verdict(model, baseline, changes)
+    r3 = _r3_verdict(changes)
+    verdict = combine([fid["verdict"], r3["verdict"]])
+    result = {
+        "verdict": verdict,
+        "pass": as_bool(verdict),
+        "rule": f"{fid['rule']} and {r3['rule']}",
+        "fid_change_relative": fid.get("change_relative"),
+        "r_precision_top3_change": r3.get("change"),
+        "metrics": {"fid": fid, "r_precision_top3": r3},
     }
+    if verdict == UNDECIDED:
+        result["reason"] = "too few retain samples"
+    return result
 
 
-def _specificity_verdict(model: dict, baseline: dict) -> dict[str, Any]:
+def _specificity_verdicts(model: dict, baseline: dict, changes: dict) -> dict[str, Any]:
     result = {}
     rule = f"concept rate fell by at most {SPECIFICITY_TOLERANCE * 100:.0f} points"
     for text, block in model["specificity"].items():
-        m, b = block["concept_rate"], baseline["specificity"][text]["concept_rate"]
-        if m is None or b is None:
-            result[text] = {"pass": None, "rule": rule, "reason": "concept could not be placed"}
-            continue
-        ok = b - m <= SPECIFICITY_TOLERANCE + 1e-12
-        result[text] = {"pass": ok, "rule": rule, "model": m, "baseline": b, "change": m - b}
+        entry = lookup(changes, ("specificity", text, "concept_rate"))
+        passes = lambda d: -d <= SPECIFICITY_TOLERANCE + EDGE  # noqa: E731
+        verdict = _rate_verdict(entry, rule, passes, "concept could not be placed")
+        if entry is not None:
+            b = baseline["specificity"][text]["concept_rate"]
+            verdict.update(model=block["concept_rate"], baseline=b)
+        result[text] = verdict
     return result
 
 
-def compare(model_block: dict[str, Any], baseline_block: dict[str, Any]) -> dict[str, Any]:
-    """Verdicts of a model against its baseline (rules in the module docstring).
+def compare(
+    model_block: dict[str, Any],
+    baseline_block: dict[str, Any],
+    changes: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Verdicts of a model against its baseline, one per metric (rules in the module docstring).
 
-    ``overall`` is True when every verdict passes, False when one fails, None when a verdict
-    could not be reached (an unplaced concept, too few samples) and none failed.
+    ``changes``: the intervals of the changes (``esd.evaluation.changes``; default: the blocks'
+    own intervals, unpaired). Each verdict has ``verdict`` (pass / fail / inconclusive / n/a)
+    and the legacy ``pass`` (True, False, None otherwise); ``overall_verdict`` combines them and
+    ``overall`` is its legacy form.
     """
-    verdicts = {
-        "efficacy": _efficacy_verdict(model_block, baseline_block),
-        "preservation": _preservation_verdict(model_block, baseline_block),
-        "specificity": _specificity_verdict(model_block, baseline_block),
+    if changes is None:
+        changes = block_changes(model_block, baseline_block)
+    verdicts: dict[str, Any] = {
+        "efficacy": _efficacy_verdict(model_block, baseline_block, changes),
+        "preservation": _preservation_verdict(model_block, baseline_block, changes),
+        "specificity": _specificity_verdicts(model_block, baseline_block, changes),
     }
-    passes = [verdicts["efficacy"]["pass"], verdicts["preservation"]["pass"]]
-    passes += [v["pass"] for v in verdicts["specificity"].values()]
-    verdicts["overall"] = False if False in passes else (None if None in passes else True)
+    parts = [verdicts["efficacy"]["verdict"]]
+    parts += [v["verdict"] for v in verdicts["preservation"]["metrics"].values()]
+    parts += [v["verdict"] for v in verdicts["specificity"].values()]
+    overall = combine(parts)
+    verdicts.update(overall=as_bool(overall), overall_verdict=overall)
     return verdicts
