@@ -104,7 +104,7 @@ SPECS: tuple[ConceptSpec, ...] = (
         (1.0, 5.0),
         max_reps=3,
         # real raises mostly end with a hand above the head
-        variant_weights=(0.3, 0.125, 0.125, 0.3, 0.15),
+        variant_weights=(0.35, 0.1, 0.1, 0.3, 0.15),
     ),
     ConceptSpec("clap", ("in_front", "overhead"), (None,), (1.5, 4.0), max_reps=8),
     ConceptSpec("sit_down", ("chair",), (None,), (2.0, 4.0)),
