@@ -12,6 +12,10 @@ Measured on ``new_joints/`` (canonical joints: metres, y up, 20 fps) for the cli
 * one- vs two-hand use for arm concepts (a hand is used when its wrist reaches within
   HAND_USED_BELOW_SHOULDER_M of its shoulder's height), checked against ``source.side`` if present.
 
+Corpus clips (``labels.json`` entries with ``segments``) are measured like real takes, which hold
+one action cropped to it: only single-segment clips count, cut to their segment's frames (no
+idle padding). ``--ids FILE`` (one id a line) restricts the clips, e.g. to a calibration half.
+
 Means carry a 95% t interval, shares a 95% Wilson interval.
 
 Usage:
@@ -41,6 +45,7 @@ from esd.motion.skeleton import FPS, JOINT_INDEX
 STEP_HYSTERESIS_M = 0.05  # fore-aft ankle separation that counts as one foot ahead (m)
 WAVE_BAND_HZ = (0.5, 5.0)  # frequencies searched for the wave oscillation
 HAND_USED_BELOW_SHOULDER_M = 0.10  # a wrist this close below its shoulder height is in use
+MIN_ACTION_FRAMES = 10  # shorter corpus segments are skipped (no gait or wave to measure)
 J = JOINT_INDEX
 
 
@@ -118,14 +123,28 @@ def share_ci(hits: int, n: int) -> str:
     return f"{hits}/{n} = {hits / n:.0%} [{lo:.0%}, {hi:.0%}]" if n else "n/a"
 
 
-def measure(root: Path) -> dict[str, dict[str, list]]:
+def action_frames(joints: np.ndarray, entry: dict) -> np.ndarray | None:
+    """The frames of the one action of a clip: a real take whole, a single-segment corpus clip
+    cut to its segment; None for a corpus clip of two segments (not comparable to a take)."""
+    segments = entry.get("segments")
+    if segments is None:
+        return joints
+    if len(segments) != 1:
+        return None
+    start, end = segments[0]["start"], segments[0]["end"]
+    return joints[start:end] if end - start >= MIN_ACTION_FRAMES else None
+
+
+def measure(root: Path, ids: set[str] | None = None) -> dict[str, dict[str, list]]:
     labels = json.loads((root / LABELS_FILE).read_text())
     table: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for clip_id, entry in sorted(labels.items()):
         path = root / JOINTS_DIR / f"{clip_id}.npy"
-        if not path.is_file():
+        if not path.is_file() or (ids is not None and clip_id not in ids):
             continue
-        joints = np.asarray(read_npy(path), dtype=np.float64)  # (T, 22, 3)
+        joints = action_frames(np.asarray(read_npy(path), dtype=np.float64), entry)  # (T, 22, 3)
+        if joints is None:
+            continue
         for concept in entry.get("concepts", []):
             row = table[concept]
             if concept in ("walk", "run"):
@@ -174,8 +193,10 @@ def report(table: dict[str, dict[str, list]]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("data_root", type=Path, help="HumanML3D-layout folder with labels.json")
+    parser.add_argument("--ids", type=Path, help="measure only the clip ids listed in this file")
     args = parser.parse_args()
-    for line in report(measure(args.data_root)):
+    ids = set(args.ids.read_text().split()) if args.ids else None
+    for line in report(measure(args.data_root, ids)):
         print(line)
 
 
