@@ -1,8 +1,10 @@
 import os
+import re
 
 import pytest
 import torch
 
+from esd.common.prompts import MAX_SLUG_CHARS
 from esd.models import checkpoints as ck
 
 
@@ -64,11 +66,13 @@ def test_load_refuses_arbitrary_pickles(tmp_path):
 
 def test_concept_slug_is_folder_safe():
     assert ck.concept_slug("a person kicking") == "a_person_kicking"
-    assert ck.concept_slug("../../etc/passwd") == "etc_passwd"
-    assert ck.concept_slug("  Kick!  ") == "kick"
-    assert len(ck.concept_slug("kick " * 40)) <= ck.MAX_SLUG_LEN
-    for bad in ["", "   ", "../..", "!!!"]:
-        with pytest.raises(ValueError, match="no letters or digits"):
+    for text in ("../../etc/passwd", "  Kick!  ", "kick " * 40, "一个人在踢腿"):
+        slug = ck.concept_slug(text)
+        assert re.fullmatch(r"[a-z0-9_]+", slug) and len(slug) <= MAX_SLUG_CHARS
+    assert ck.concept_slug("../../etc/passwd").startswith("etc_passwd_")
+    assert ck.concept_slug("a/person/kicking") != ck.concept_slug("a person kicking")
+    for bad in ["   ", "../..", "!!!"]:
+        with pytest.raises(ValueError, match=r"no letters or digits|empty"):
             ck.concept_slug(bad)
     assert ck.esd_run_name("base", "a person kicking") == "base_ESD_a_person_kicking"
     assert ck.esd_run_name("base", ["kick", "punch"]) == "base_ESD_kick+punch"

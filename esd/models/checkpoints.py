@@ -23,7 +23,6 @@ to its base's family.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from typing import Any
 import torch
 
 from esd.common.files import atomic_save, atomic_write
+from esd.common.prompts import concept_slug
 
 FORMAT_TAG = "esd-motion/1"  # written into every checkpoint; bump when the layout changes
 DATASET_NAME = "t2m"  # HumanML3D's dataset name in the seed's folder layout
@@ -43,7 +43,7 @@ DEFAULT_CHECKPOINTS_DIR = Path("checkpoints")
 BEST_CKPT = "net_best_fid.tar"
 LATEST_CKPT = "latest.tar"
 KINDS = ("base", "esd", "evaluator")
-MAX_SLUG_LEN = 48
+
 FAMILY_TEXT_ENCODERS = {"bundled": "all-MiniLM-L6-v2", "salad": "CLIP ViT-B/32"}
 SALAD_BANNER = "------------ Options"  # how SALAD's opt.txt files open
 
@@ -211,23 +211,12 @@ def read_opt(path: str | Path) -> dict[str, str]:
 # --- names ------------------------------------------------------------------------------------
 
 
-def concept_slug(concept: str) -> str:
-    """Folder-safe slug of a concept: "a person kicking" -> "a_person_kicking".
-
-    Only [a-z0-9_] survive, so a slug can never escape the checkpoints folder ("../x" -> "x").
-    Raises ValueError for a concept with no letters or digits.
-    """
-    slug = re.sub(r"[^a-z0-9]+", "_", concept.strip().lower()).strip("_")
-    if not slug:
-        raise ValueError(
-            f"concept {concept!r} has no letters or digits; give a concept such as "
-            "'a person kicking'"
-        )
-    return slug[:MAX_SLUG_LEN].rstrip("_")
-
-
 def esd_run_name(base_name: str, concepts: str | list[str]) -> str:
-    """Run folder name of an erasure, as the seed: ``{BASE}_ESD_{CONCEPT_SLUG}``."""
+    """Run folder name of an erasure, as the seed: ``{BASE}_ESD_{CONCEPT_SLUG}``.
+
+    Slugs come from ``esd.common.prompts.concept_slug``: two different concepts never share a
+    folder, and a plain ASCII concept keeps its readable slug ("a_person_kicking").
+    """
     items = [concepts] if isinstance(concepts, str) else list(concepts)
     return f"{base_name}_ESD_" + "+".join(concept_slug(c) for c in items)
 

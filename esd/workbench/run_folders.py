@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from esd.common.files import atomic_write
-from esd.common.prompts import concept_slug
 from esd.erasure.config import ESDConfig
 from esd.models import checkpoints as ck
 from esd.motion.humanml3d import MotionFolder
@@ -55,12 +54,6 @@ def run_options(
         "run_name": run.name,
         "started_from": "workbench",
     }
-
-
-def run_name(base_name: str, concepts: tuple[str, ...]) -> str:
-    """``{BASE}_ESD_{SLUG}`` with ``esd.common.prompts.concept_slug`` (two different concepts
-    never share a folder; ``ck.esd_run_name`` gives the same for a plain ASCII concept)."""
-    return f"{base_name}_ESD_" + "+".join(concept_slug(c) for c in concepts)
 
 
 def check_data_source(data_root: str | Path) -> None:
@@ -115,7 +108,7 @@ def new_run_folder(
     WorkbenchError when the folder exists and the request neither overwrites nor suffixes.
     ``on_replaced(run_name)`` is called after an existing folder was deleted (``overwrite``).
     """
-    name = run_name(request.base_model, cfg.concepts)
+    name = ck.esd_run_name(request.base_model, list(cfg.concepts))
     run = ck.run_paths(checkpoints_dir, name)
     if run.root.exists() and request.auto_suffix:
         free = (ck.run_paths(checkpoints_dir, f"{name}_{i}") for i in range(2, MAX_SUFFIX + 1))
