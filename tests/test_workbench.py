@@ -35,6 +35,7 @@ from esd.workbench.comparison import (
     motion_choices,
     pick_clip,
 )
+from esd.workbench.export import MOTION_FORMATS
 from esd.workbench.jobs import FINISHED, STOPPED, JobSnapshot
 from esd.workbench.presentation import (
     METRICS_HEADERS,
@@ -65,9 +66,12 @@ from esd.workbench.user_input import (
 )
 from tests.fakes import write_fake_humanml3d, write_tiny_evaluator
 from tests.test_jobs import threads_of_a_new_thread
+from tests.test_viz_gltf import joint_nodes, node_worlds
 from tests.tiny import PRETRAINING_INFO, write_tiny_base
 from viz import export as viz_export
 from viz.export import read_bvh
+from viz.gltf import accessor_array, read_glb
+from viz.gltf_check import glb_problems
 
 BASE = ck.BASE_MODEL_NAME
 RUN = f"{BASE}_ESD_a_person_kicking"
@@ -404,6 +408,27 @@ def test_motions_export_as_bvh_glb_and_npy_under_the_output_folder(bench, odd_co
     np.testing.assert_array_equal(np.load(joints_file), odd_comparison.pairs[0].original.joints)
     assert np.load(features_file).shape == (2 * FPS, FEATURE_DIM)
     assert all(p.parent == folder for p in (pose, trail, joints_file, features_file))
+
+
+def test_a_motion_exports_as_an_animated_glb_that_plays_it(bench, odd_comparison) -> None:
+    """ "glb-animation": a valid GLB whose joint nodes, posed at keyframe k by their animation
+    channels, stand where the clip's joints are at frame k (every frame, at 20 fps)."""
+    assert "glb-animation" in MOTION_FORMATS
+    (path,) = bench.export_motion(odd_comparison, "1:unlearned", "glb-animation")
+    assert path.parent == bench.output_dir / "motions"
+    assert path.name == "a_person_jumping_unlearned_seed_7_animation.glb"
+    data = path.read_bytes()
+    assert glb_problems(data) == []
+    glb = read_glb(data)
+    joints = odd_comparison.pairs[1].unlearned.joints
+    (animation,) = glb.document["animations"]
+    times = accessor_array(glb, animation["samplers"][0]["input"])
+    np.testing.assert_allclose(times, np.arange(len(joints)) / FPS, atol=1e-6)
+    for frame in (0, len(joints) // 2, len(joints) - 1):
+        worlds = node_worlds(glb, frame)
+        posed = np.array([worlds[n][:3, 3] for n in joint_nodes(glb)])  # (22, 3)
+        np.testing.assert_allclose(posed, joints[frame], atol=1e-4)
+    assert not np.allclose(joints[0], joints[-1])  # so the check above sees it move
 
 
 @pytest.mark.parametrize(

@@ -8,12 +8,15 @@ written under ``{output_dir}/exports/``:
   ``esd`` settings, steps, run and base names).
   ``MotionGenerator.from_payload(ck.load_checkpoint(path), device)`` rebuilds the unlearned model
   without its base; saved as ``checkpoints/t2m/NAME/model/net_best_fid.tar`` it is model NAME for
-  every command.
+  every command. The payload names its family: a SALAD model's (``family: "salad"``, its
+  ``salad_options``) reloads with ``from_payload(payload, device, clip_path=<its CLIP folder>)``
+  (CLIP is not in the file).
 * overlay: the run's latest.tar without the optimizer state: the trained tensors plus the name of
   the base model, which must be present to reload it (as ``checkpoints/t2m/RUN/model/latest.tar``).
 
-Motions of a comparison export as BVH, GLB meshes (one pose or a trail) or NPY (joints and
-263-d features), only under ``{output_dir}/motions/`` with names made safe by ``safe_filename``.
+Motions of a comparison export as BVH, an animated GLB (a skeleton whose joints move at 20 fps:
+plays in Blender and glTF viewers), GLB meshes (one pose or a trail) or NPY (joints and 263-d
+features), only under ``{output_dir}/motions/`` with names made safe by ``safe_filename``.
 The file formats are the injected ``MotionWriters``' (``viz.export``): esd/ never imports viz/.
 """
 
@@ -35,6 +38,7 @@ EXPORTS = "exports"  # sub-folder of the output folder for downloads
 MOTIONS = "motions"  # sub-folder of the output folder for exported motions
 MOTION_FORMATS = {  # motion export formats of ``export_motion``: key -> label
     "bvh": "BVH animation (rotations fitted to the joints)",
+    "glb-animation": "GLB animation (skeleton, plays in Blender / glTF viewers)",
     "glb-pose": "GLB mesh of one pose",
     "glb-trail": "GLB mesh: trail of one pose per second",
     "npy": "NPY: joints (T, 22, 3) and 263-d features",
@@ -50,6 +54,8 @@ class MotionWriters(Protocol):
     def write_mesh(self, path: Path, joints: np.ndarray, frame: int | None = None) -> Path: ...
 
     def write_npy(self, path: Path, joints: np.ndarray, features: np.ndarray) -> list[Path]: ...
+
+    def write_animated_glb(self, path: Path, joints: np.ndarray) -> Path: ...
 
 
 def _newer_than(path: Path, source: Path) -> bool:
@@ -120,8 +126,9 @@ def export_motion(
 ) -> list[Path]:
     """Write one motion of a comparison under ``{output_dir}/motions/``; the files written.
 
-    ``key``: from ``motion_choices``; ``fmt``: a ``MOTION_FORMATS`` key. "glb-pose" takes
-    the pose at ``pose_seconds`` (None or empty text: the middle frame); "npy" writes two files,
+    ``key``: from ``motion_choices``; ``fmt``: a ``MOTION_FORMATS`` key. "glb-animation" is
+    the whole clip at 20 fps (``STEM_animation.glb``); "glb-pose" takes the pose at
+    ``pose_seconds`` (None or empty text: the middle frame); "npy" writes two files,
     ``STEM_joints.npy`` (T, 22, 3) and ``STEM_features.npy`` (T, 263). File names come
     from the prompt, the label and the seed through ``safe_filename``. ``writers`` None:
     motion export is off (refused).
@@ -137,6 +144,8 @@ def export_motion(
         return [writers.write_bvh(path.with_suffix(".bvh"), clip.joints)]
     if fmt == "npy":
         return writers.write_npy(path, clip.joints, clip.features)
+    if fmt == "glb-animation":
+        return [writers.write_animated_glb(path.with_name(f"{stem}_animation.glb"), clip.joints)]
     if fmt == "glb-trail":
         return [writers.write_mesh(path.with_name(f"{stem}_trail.glb"), clip.joints)]
     last = (clip.frames - 1) / FPS
