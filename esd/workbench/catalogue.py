@@ -7,6 +7,10 @@ seconds to load): base models, and unlearned runs rebuilt as their overlay on th
 It also remembers the student of the last finished or stopped training job (``TrainedModel``,
 no longer trained), which comparisons and evaluations use before or instead of its checkpoint.
 
+Every family is listed and loaded alike (``ModelInfo.family`` / ``text_encoder``): a SALAD model
+folder is described from its opt.txt and epoch, with a missing VAE, ``meta`` statistics or CLIP
+folder as its error (``esd.workbench.families``); SALAD's CLIP comes from ``clip_path``.
+
 One lock per cache, so a long load (a model) blocks only who needs that cache: the page's
 model list and status stay responsive.
 """
@@ -29,7 +33,9 @@ from esd.evaluation.instruments import METRICS_NAME, output_dir
 from esd.models import checkpoints as ck
 from esd.models.bundled.denoiser import LatentDenoiser
 from esd.models.generator import MotionGenerator, apply_denoiser_overlay, shared_text_encoder
+from esd.models.text.clip import CLIP_FOLDER
 from esd.models.text.minilm import TextEncoder
+from esd.workbench.families import check_text_width, salad_description, salad_problem
 from esd.workbench.run_folders import REQUEST_FILE
 from esd.workbench.run_status import (
     BROKEN,
@@ -60,6 +66,8 @@ class ModelInfo:
     created: str | None = None  # when the checkpoint was written
     metrics: dict[str, Any] | None = None  # evaluation/metrics.json, when present
     error: str | None = None  # why the checkpoint could not be read (listed anyway)
+    family: str = "bundled"  # model family: "bundled" or "salad" ('' unknown: no checkpoint)
+    text_encoder: str = ck.FAMILY_TEXT_ENCODERS["bundled"]  # what the family conditions on
     status: str = ""  # a run's state (esd.workbench.run_status: trained, incomplete, ...)
     status_note: str = ""  # one line explaining the state ('' for a plain trained run)
 
@@ -95,8 +103,14 @@ def read_json(path: Path) -> dict[str, Any] | None:
 
 def _describe_payload(entry: ck.ModelEntry, payload: dict[str, Any]) -> dict[str, Any]:
     """ModelInfo fields read from a checkpoint dict (and the folder's opt.txt / request.json /
-    status.json)."""
-    options = ck.read_opt(entry.paths.opt_file) if entry.paths.opt_file.is_file() else {}
+    status.json); a SALAD base's settings are its typed opt.txt (``salad_options``)."""
+    if "salad_options" in payload:
+        options = dict(payload["salad_options"])
+    elif entry.paths.opt_file.is_file():
+        options = ck.read_opt(entry.paths.opt_file)
+    else:
+        options = {}
+    family = payload.get("family", entry.family) if payload.get("kind") == "base" else entry.family
     state = {}
     if payload.get("kind") == "esd":
         run_state = checkpoint_state(entry.paths, payload)
@@ -112,6 +126,8 @@ def _describe_payload(entry: ck.ModelEntry, payload: dict[str, Any]) -> dict[str
             {"training_metrics": payload.get("metrics")} if "metrics" in payload else {}
         )
     return {
+        "family": family,
+        "text_encoder": ck.FAMILY_TEXT_ENCODERS.get(family, ""),
         "base": base,
         "settings": settings,
         "steps": payload.get("total_iter"),
@@ -124,6 +140,8 @@ def _describe_payload(entry: ck.ModelEntry, payload: dict[str, Any]) -> dict[str
 def _read_payload(entry: ck.ModelEntry, file: Path) -> dict[str, Any]:
     """The checkpoint of a listed model (weights_only); a SALAD denoiser file reads as a base
     model's (its settings are in opt.txt). CheckpointError for a refused or foreign file."""
+    if entry.family == "salad" and entry.kind == "base":
+        return salad_description(entry, file)
     raw = ck.load_raw(file)
     if entry.kind == "base" and ck.is_salad_checkpoint(raw):
         return {"kind": "base", "epoch": raw.get("epoch")}
@@ -132,16 +150,22 @@ def _read_payload(entry: ck.ModelEntry, file: Path) -> dict[str, Any]:
 
 class ModelCatalogue:
     """Models of ``checkpoints_dir`` (and the bundled ones) on ``device``: listed, described,
-    loaded once. ``text_encoder``: shared by every model (None: the process-wide one).
+    loaded once. ``text_encoder``: shared by every bundled-family model (None: the process-wide
+    one); ``clip_path``: SALAD models' CLIP folder (None: ``{checkpoints_dir}/{CLIP_FOLDER}``).
 
     Methods raise WorkbenchError for a missing model and CheckpointError (a ValueError) for an
     unreadable one; the service turns both into one-line messages.
     """
 
     def __init__(
-        self, checkpoints_dir: Path, device: torch.device, text_encoder: TextEncoder | None
+        self,
+        checkpoints_dir: Path,
+        device: torch.device,
+        text_encoder: TextEncoder | None,
+        clip_path: Path | None = None,
     ) -> None:
         self.checkpoints_dir = checkpoints_dir
+        self.clip_dir = Path(clip_path) if clip_path else checkpoints_dir / CLIP_FOLDER
         self.device = device
         self._text_encoder = text_encoder
         self._describe_lock = threading.Lock()  # _described (checkpoint metadata)
@@ -174,7 +198,8 @@ class ModelCatalogue:
         for paths in orphan_runs(self.checkpoints_dir, {e.name for e in entries}):
             state = orphan_state(paths)
             found = {"name": paths.name, "kind": "esd", "bundled": False, "path": str(paths.root)}
-            infos.append(ModelInfo(**found, status=state.status, status_note=state.note))
+            unknown = {"family": "", "text_encoder": ""}  # no checkpoint to tell
+            infos.append(ModelInfo(**found, **unknown, status=state.status, status_note=state.note))
         return infos
 
     def names(self, kind: str) -> list[str]:
@@ -205,13 +230,17 @@ class ModelCatalogue:
     def info(self, entry: ck.ModelEntry) -> ModelInfo:
         """The ModelInfo of a listed model (``error`` set when its checkpoint is unreadable)."""
         common = {"name": entry.name, "kind": entry.kind, "bundled": entry.bundled}
-        common["path"] = str(entry.paths.root)
+        common.update(path=str(entry.paths.root), family=entry.family)
+        common["text_encoder"] = entry.text_encoder
         try:
             fields = self._describe(entry)
+            if entry.family == "salad" and entry.kind == "base":  # SALAD's folder: parts elsewhere
+                salad_problem(entry, fields["settings"], self.clip_dir)
             metrics = read_json(output_dir(entry.name, self.checkpoints_dir) / METRICS_NAME)
         except (ValueError, OSError) as err:
             broken = {"status": BROKEN, "status_note": one_line(err)} if entry.kind == "esd" else {}
             return ModelInfo(**common, error=one_line(err), **broken)
+        common.update(family=fields.pop("family"), text_encoder=fields.pop("text_encoder"))
         return ModelInfo(**common, **copy.deepcopy(fields), metrics=metrics)
 
     def usable_info(self, name: str) -> ModelInfo:
@@ -259,13 +288,22 @@ class ModelCatalogue:
         key = (name, str(file.resolve()), file_stamp(file), str(self.device))
         with self._model_lock:
             if key not in self._generators:
-                self._generators[key] = MotionGenerator.from_checkpoint(
-                    name, file, self.checkpoints_dir, self.device, self.text_encoder
-                )  # a foreign architecture raises CheckpointError (a ValueError) here
+                self._generators[key] = self._load(entry, file)
                 while len(self._generators) > GENERATOR_CACHE:
                     self._generators.popitem(last=False)
             self._generators.move_to_end(key)
             return self._generators[key]
+
+    def _load(self, entry: ck.ModelEntry, file: Path) -> MotionGenerator:
+        """A base model from ``file``, with its family's text encoder (a foreign architecture,
+        a missing part or a CLIP of the wrong width: CheckpointError, a ValueError)."""
+        salad = self.info(entry).family == "salad"
+        encoder = self._text_encoder if salad else self.text_encoder  # MiniLM only if it needs it
+        generator = MotionGenerator.from_checkpoint(
+            entry.name, file, self.checkpoints_dir, self.device, encoder, self.clip_dir
+        )
+        check_text_width(generator, entry.name)
+        return generator
 
     def run_generator(self, run_name: str) -> tuple[MotionGenerator, dict[str, Any]]:
         """The unlearned model of a run (its overlay on its cached base) and its base reference;

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 
 from esd.models.diffusion import MIN_DDIM_STEPS, TRAIN_STEPS
-from esd.models.generator import DEFAULT_GUIDANCE, DEFAULT_STEPS
 from esd.motion.skeleton import MAX_SECONDS, MIN_SECONDS
 from esd.workbench.catalogue import ModelCatalogue
 from esd.workbench.recognition_notes import PairNote
@@ -28,6 +27,8 @@ from esd.workbench.user_input import (
     as_number,
     as_text,
     as_texts,
+    optional_integer,
+    optional_number,
 )
 
 
@@ -63,8 +64,8 @@ class Comparison:
     unlearned_name: str  # the run (or "RUN (in memory)" for the last job's student)
     seed: int  # item i of both models starts from the noise of seed + i
     seconds: float
-    steps: int  # DDIM steps
-    guidance: float  # classifier-free guidance scale
+    steps: int  # DDIM steps (the model family's default unless the user gave them)
+    guidance: float  # classifier-free guidance scale (likewise)
     pairs: tuple[ComparisonPair, ...]
     notes: tuple[PairNote, ...] = ()  # the recogniser's reading of each pair
     notes_skipped: str = ""  # why there are no notes ('' when there are)
@@ -88,23 +89,25 @@ def compare(
     prompts: str | Sequence[str],
     seconds: float = COMPARE_SECONDS,
     seed: int = 0,
-    steps: int = DEFAULT_STEPS,
-    guidance: float = DEFAULT_GUIDANCE,
+    steps: int | str | None = None,
+    guidance: float | str | None = None,
 ) -> Comparison:
     """Original and unlearned motions of every prompt, generated from identical noise.
 
     ``run_name`` None uses the student of the last finished/stopped training job.
     ``base_name`` None uses the run's own base; another base is refused (the unlearned model
     only exists on top of the base it was erased from). ``prompts``: a list, or one text
-    with a prompt per line (at most MAX_PROMPTS).
+    with a prompt per line (at most MAX_PROMPTS). ``steps`` / ``guidance`` None (or an empty
+    field): the base model's own sampler settings (``MotionGenerator.sampler``).
     """
     texts = as_texts("prompts", prompts, MAX_PROMPTS)
     if not texts:
         raise WorkbenchError("give at least one prompt, such as 'a person kicking'")
     seconds = as_number("seconds", seconds, MIN_SECONDS, MAX_SECONDS)
     seed = as_integer("seed", seed, 0, MAX_SEED)
-    steps = as_integer("DDIM steps", steps, MIN_DDIM_STEPS, TRAIN_STEPS)
-    guidance = as_number("guidance", guidance, 0.0, MAX_GUIDANCE)
+    own = "or empty: the model's own"
+    steps = optional_integer("DDIM steps", steps, MIN_DDIM_STEPS, TRAIN_STEPS, own)
+    guidance = optional_number("guidance", guidance, 0.0, MAX_GUIDANCE, own)
     unlearned, label, base_ref = models.unlearned(run_name)
     if base_name and base_name != base_ref["name"]:
         raise WorkbenchError(
@@ -112,6 +115,8 @@ def compare(
             f"{base_ref['name']}"
         )
     base = models.base_generator(base_ref["name"], base_ref.get("ckpt"))
+    steps = base.sampler.steps if steps is None else steps
+    guidance = base.sampler.guidance if guidance is None else guidance
     kwargs = {"seconds": seconds, "seed": seed, "num_steps": steps, "guidance_scale": guidance}
     original = _clips(base.generate(texts, **kwargs), "original", base_ref["name"])
     erased = _clips(unlearned.generate(texts, **kwargs), "unlearned", label)

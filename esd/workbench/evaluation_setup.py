@@ -5,12 +5,17 @@ the related concepts it was trained with) and its base as the baseline; ``find_i
 resolves the evaluator and the reference set up front (a missing one is refused before a job
 starts); ``ContextCache`` loads them once (``instruments.load_context``) and keeps one context,
 since it holds the reference set.
+
+Any family is measured with the same evaluator: it reads the 263-d HumanML3D features every
+generator returns (``evaluator_problem`` says in one line when an evaluator reads others).
+``family_settings`` samples with the model family's own guidance (and, in the full preset, its
+own DDIM steps); a baseline of another family is refused.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -23,14 +28,18 @@ from esd.evaluation.instruments import (
     load_context,
     resolve_evaluator,
 )
+from esd.evaluation.settings import EvalSettings
 from esd.models import checkpoints as ck
+from esd.motion.skeleton import FEATURE_DIM
 from esd.workbench.catalogue import ModelCatalogue, file_stamp
+from esd.workbench.families import family_sampler
 from esd.workbench.user_input import (
     MAX_RELATED,
     EvaluationRequest,
     WorkbenchError,
     as_text,
     as_texts,
+    is_blank,
 )
 
 
@@ -42,6 +51,7 @@ class EvaluationTargets:
     target: str  # the erased concept
     related: tuple[str, ...]  # concepts that should be kept
     baseline: str | None  # the model compared with (its base), None: none
+    family: str = "bundled"  # the model's family (its sampler settings are used)
 
 
 def evaluation_targets(
@@ -57,8 +67,37 @@ def evaluation_targets(
         raise WorkbenchError("a related concept repeats the target concept; remove it")
     baseline = info.base if request.baseline is None else (request.baseline or None)
     if baseline is not None:
-        models.entry(baseline)
-    return EvaluationTargets(entry.name, target, related, baseline)
+        other = models.info(models.entry(baseline)).family
+        if other != info.family:
+            raise WorkbenchError(
+                f"{entry.name} is a {info.family} model and {baseline} a {other} one: measure "
+                "a model against a baseline of its own family"
+            )
+    return EvaluationTargets(entry.name, target, related, baseline, info.family)
+
+
+def family_settings(
+    settings: EvalSettings, family: str, request: EvaluationRequest
+) -> EvalSettings:
+    """``settings`` sampling like the model family: its guidance scale, and its DDIM steps in
+    the full preset (the quick preset keeps its few steps; steps the user gave win)."""
+    sampler = family_sampler(family)
+    steps = settings.ddim_steps
+    if is_blank(request.ddim_steps) and request.preset != "quick":
+        steps = sampler.steps
+    return replace(settings, guidance_scale=sampler.guidance, ddim_steps=steps).validated()
+
+
+def evaluator_problem(context: EvalContext, evaluator: Path) -> str | None:
+    """Why the evaluator cannot measure the models' motions (None: it can): it must read the
+    263-d HumanML3D features every family generates."""
+    width = context.evaluator.model.cfg.feature_dim
+    if width == FEATURE_DIM:
+        return None
+    return (
+        f"the evaluator {evaluator} reads {width}-d motion features, the models make "
+        f"HumanML3D's {FEATURE_DIM}-d ones: use an evaluator trained on HumanML3D-format data"
+    )
 
 
 def find_instruments(request: EvaluationRequest, checkpoints_dir: Path) -> tuple[Path, str | Path]:

@@ -16,6 +16,7 @@ from esd.evaluation.instruments import DEFAULT_RELATED, DEFAULT_TARGET
 from esd.evaluation.report import report_rows
 from esd.models import checkpoints as ck
 from esd.workbench.catalogue import ModelInfo
+from esd.workbench.families import family_text
 from esd.workbench.jobs import JobSnapshot
 from esd.workbench.recognition_notes import PairNote
 from esd.workbench.user_input import WorkbenchError
@@ -23,7 +24,7 @@ from esd.workbench.user_input import WorkbenchError
 METRICS_HEADERS = ("block", "metric", "unlearned", "original", "change", "real", "verdict")
 MODEL_HEADERS = (
     "name", "status", "efficacy", "preservation", "specificity", "concept rate", "concept",
-    "method", "η", "lr", "steps", "batch", "base", "created", "note",
+    "method", "η", "lr", "steps", "batch", "base", "family", "created", "note",
 )  # fmt: skip
 PASS, FAIL, INCONCLUSIVE, NO_VERDICT = "pass", "fail", "inconclusive", "n/a"
 VERDICT_WORDS = {  # words the evaluation engine may use -> what the page shows
@@ -193,7 +194,8 @@ def status_text(info: ModelInfo) -> str:
 
 
 def model_rows(infos: Sequence[ModelInfo]) -> list[list[str]]:
-    """Rows of the model list (``MODEL_HEADERS``): state, verdicts, settings of each run."""
+    """Rows of the model list (``MODEL_HEADERS``): state, verdicts, settings of each run, the
+    family and text encoder of every model ("SALAD · CLIP ViT-B/32")."""
     rows = []
     for info in infos:
         esd = info.settings if info.kind == "esd" else {}
@@ -213,6 +215,7 @@ def model_rows(infos: Sequence[ModelInfo]) -> list[list[str]]:
             info.steps,
             esd.get("batch_size"),
             info.base,
+            family_text(info.family, info.text_encoder),
             info.created,
             info.error if info.kind != "esd" else None,
         ]

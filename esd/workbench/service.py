@@ -5,7 +5,7 @@
     wb.start_training(TrainingRequest(concept="a person kicking", iterations=200))
     wb.snapshot()                                  # poll: state, step/total, losses, ETA, ...
     wb.stop()                                      # cooperative: stops before the next step
-    wb.compare(base, run, ["a person kicking"], seconds=4.0, seed=0, steps=50)
+    wb.compare(base, run, ["a person kicking"], seconds=4.0, seed=0)  # the model's sampler
     wb.start_evaluation(EvaluationRequest(model=run)); wb.evaluation_snapshot()
     wb.export_checkpoint(run)                      # outputs/exports/RUN_standalone.tar
     wb.export_motion(comparison, "0:unlearned", "bvh")  # outputs/motions/PROMPT_..._seed_0.bvh
@@ -50,12 +50,18 @@ from typing import Any, TypeVar
 
 from esd.common.runtime import pick_device
 from esd.models import checkpoints as ck
-from esd.models.generator import DEFAULT_GUIDANCE, DEFAULT_STEPS, MotionGenerator
+from esd.models.generator import MotionGenerator
 from esd.models.text.minilm import TextEncoder
 from esd.workbench import export
 from esd.workbench.catalogue import ModelCatalogue, ModelInfo
 from esd.workbench.comparison import Comparison, compare
-from esd.workbench.evaluation_setup import ContextCache, evaluation_targets, find_instruments
+from esd.workbench.evaluation_setup import (
+    ContextCache,
+    evaluation_targets,
+    evaluator_problem,
+    family_settings,
+    find_instruments,
+)
 from esd.workbench.export import MotionWriters
 from esd.workbench.jobs import BackgroundJob, JobSnapshot, one_line
 from esd.workbench.recognition_notes import comparison_notes
@@ -98,9 +104,12 @@ class Workbench:
     """Models, one background job (training or evaluation), comparison and export.
 
     ``checkpoints_dir`` holds ``t2m/RUN`` folders; ``output_dir`` receives exports. ``device``:
-    "auto" (CUDA when available), "cpu" or "cuda". ``text_encoder``: shared by every model
-    (default: the process-wide one). ``motion_writers``: the BVH / mesh / NPY writers of
-    ``export_motion`` (app.py passes ``viz.export``); without them motion exports are refused.
+    "auto" (CUDA when available), "cpu" or "cuda". ``text_encoder``: shared by every
+    bundled-family model (default: the process-wide one; SALAD models use their CLIP).
+    ``motion_writers``: the BVH / mesh / NPY / animated GLB writers of ``export_motion``
+    (app.py passes ``viz.export``); without them motion exports are refused. ``clip_path``: the
+    CLIP folder of SALAD models (default ``{checkpoints_dir}/clip-vit-base-patch32``; a
+    hub-cache entry works).
 
     Parts: ``models`` (the ``ModelCatalogue``), ``contexts`` (evaluator and reference set),
     ``training`` and ``evaluation`` (the two ``BackgroundJob``; one runs at a time).
@@ -113,12 +122,14 @@ class Workbench:
         device: str = "auto",
         text_encoder: TextEncoder | None = None,
         motion_writers: MotionWriters | None = None,
+        clip_path: str | Path | None = None,
     ) -> None:
         self.checkpoints_dir = Path(checkpoints_dir)
         self.output_dir = Path(output_dir)
         self.device = pick_device(device)
         self.motion_writers = motion_writers
-        self.models = ModelCatalogue(self.checkpoints_dir, self.device, text_encoder)
+        clip = Path(clip_path) if clip_path else None
+        self.models = ModelCatalogue(self.checkpoints_dir, self.device, text_encoder, clip)
         self.contexts = ContextCache(self.checkpoints_dir, self.device)
         self.training = BackgroundJob("training")
         self.evaluation = BackgroundJob("evaluation")
@@ -320,11 +331,12 @@ class Workbench:
         prompts: str | Sequence[str],
         seconds: float = COMPARE_SECONDS,
         seed: int = 0,
-        steps: int = DEFAULT_STEPS,
-        guidance: float = DEFAULT_GUIDANCE,
+        steps: int | None = None,
+        guidance: float | None = None,
     ) -> Comparison:
         """Original and unlearned motions of every prompt, from identical noise
-        (``esd.workbench.comparison.compare``; ``run_name`` None: the last job's student)."""
+        (``esd.workbench.comparison.compare``; ``run_name`` None: the last job's student;
+        ``steps`` / ``guidance`` None: the model's own sampler settings)."""
         result = compare(self.models, base_name, run_name, prompts, seconds, seed, steps, guidance)
         return self._with_notes(result)
 
@@ -332,9 +344,12 @@ class Workbench:
         """The comparison with the recogniser's note under each pair (``recognition_notes``);
         without an evaluator the notes are skipped and ``notes_skipped`` says why."""
         try:
-            context, _ = self.contexts.get(EvaluationRequest())
+            context, evaluator = self.contexts.get(EvaluationRequest())
         except (ValueError, OSError) as err:
             return replace(result, notes_skipped=f"no recogniser notes: {one_line(err)}")
+        problem = evaluator_problem(context, evaluator)
+        if problem is not None:
+            return replace(result, notes_skipped=f"no recogniser notes: {problem}")
         pairs = [(p.original.features, p.unlearned.features) for p in result.pairs]
         return replace(result, notes=comparison_notes(context, pairs))
 
@@ -352,6 +367,7 @@ class Workbench:
         if not name:
             raise WorkbenchError("nothing to evaluate yet: train a model first, or pick one")
         targets = evaluation_targets(self.models, self.models.entry(name), request)
+        settings = family_settings(settings, targets.family, request)  # its own sampler
         find_instruments(request, self.checkpoints_dir)  # a missing one: refused up front
         with self._start_lock:
             self._ensure_idle()

@@ -1,10 +1,13 @@
 """The work of the two background jobs (``BackgroundJob`` threads of ``esd.workbench.jobs``).
 
-``TrainingTask``: load the base model, run ESD (``esd.erasure.loop.run_esd``) while reporting
-every step to the job and every LOG_EVERY steps to the run's ``logs/train.log``, then remember
-the student in the catalogue. ``EvaluationTask``: plan, generate with the model (and its
-baseline), measure (``esd.evaluation.protocol.run_evaluation``) and write ``metrics.json`` and
-``REPORT.md``. Both stop cooperatively when the job's stop is requested.
+``TrainingTask``: load the base model (any family: a SALAD base trains its cross-attention like
+the bundled one), take the data source's latents and run ESD with the library calls of
+``python -m esd.train`` (``esd.erasure.concept_clips.source_latents``,
+``esd.erasure.loop.run_esd``) while reporting every step to the job and every LOG_EVERY steps to
+the run's ``logs/train.log``, then remember the student in the catalogue. ``EvaluationTask``:
+plan, generate with the model (and its baseline), measure
+(``esd.evaluation.protocol.run_evaluation``) and write ``metrics.json`` and ``REPORT.md``. Both
+stop cooperatively when the job's stop is requested.
 
 Neither touches process-wide settings (torch threads, the allocator): the program sets those
 once at start-up (``esd.common.runtime``), so a job never changes how a comparison served
@@ -19,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from esd.erasure.concept_clips import concept_latents
+from esd.erasure.concept_clips import source_latents
 from esd.erasure.config import ESDConfig
 from esd.erasure.loop import ESDStep, run_esd
 from esd.evaluation.instruments import METRICS_NAME, output_dir, write_outputs
@@ -29,7 +32,7 @@ from esd.evaluation.settings import EvalSettings
 from esd.models import checkpoints as ck
 from esd.models.bundled.denoiser import count_parameters, select_parameters
 from esd.workbench.catalogue import ModelCatalogue, TrainedModel
-from esd.workbench.evaluation_setup import ContextCache, EvaluationTargets
+from esd.workbench.evaluation_setup import ContextCache, EvaluationTargets, evaluator_problem
 from esd.workbench.jobs import (
     FINISHED,
     RUNNING,
@@ -39,7 +42,7 @@ from esd.workbench.jobs import (
     one_line,
 )
 from esd.workbench.run_status import write_status
-from esd.workbench.user_input import EvaluationRequest, TrainingRequest
+from esd.workbench.user_input import EvaluationRequest, TrainingRequest, WorkbenchError
 
 TRAIN_LOG = "train.log"  # inside the run's logs/
 LOG_EVERY = 25  # training steps between two loss lines in train.log
@@ -117,10 +120,9 @@ class TrainingTask:
         generator = self.models.base_generator(self.base_ref["name"], self.base_ref["ckpt"])
         if job.stop_requested:
             return self.nothing_saved("stopped before training started; nothing was saved")
-        latents = None
         if cfg.xt_source == "data":
             self.status(f"reading clips of the concept from {self.request.data_root}")
-            latents = concept_latents(generator, Path(self.request.data_root), cfg.concepts)
+        latents = source_latents(generator, cfg, Path(self.request.data_root))  # as the CLI
         names = select_parameters(generator.denoiser, cfg.method)
         job.update(trainable=count_parameters(generator.denoiser, names))
         result = run_esd(
@@ -181,6 +183,9 @@ class EvaluationTask:
         began = time.monotonic()
         models, name, baseline = self.models, self.targets.model, self.targets.baseline
         context, evaluator_path = self.contexts.get(self.request)
+        problem = evaluator_problem(context, evaluator_path)
+        if problem is not None:
+            raise WorkbenchError(problem)
         plan = make_plan(context, self.targets.target, self.targets.related, self.settings)
         job.update(message=f"loading {name}")
         model = models.generator(name)
