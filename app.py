@@ -2,6 +2,11 @@
 
     python app.py [--host 127.0.0.1] [--port 7860] [--auth USER:PASSWORD | --auth FILE]
                   [--checkpoints_dir DIR] [--output_dir DIR] [--device auto|cpu|cuda]
+                  [--clip_path DIR]
+
+Models of every family under ``--checkpoints_dir`` are listed, erased, compared, evaluated and
+exported alike, a SALAD ``checkpoints/`` folder included (its CLIP text encoder from
+``<checkpoints_dir>/clip-vit-base-patch32`` or ``--clip_path``).
 
 Layout and wiring only. The service (``esd.workbench.service.Workbench``: models, the one background
 job, comparison, evaluation, export) and its pure helpers decide everything; ``viz`` draws.
@@ -46,10 +51,11 @@ from esd.common.runtime import (
 from esd.erasure.config import METHODS, RECIPE, XT_SOURCES
 from esd.evaluation.instruments import DEFAULT_RELATED, DEFAULT_TARGET
 from esd.models import checkpoints as ck
-from esd.models.generator import DEFAULT_STEPS
+from esd.models.text.clip import CLIP_FOLDER, resolve_clip_dir
 from esd.motion.skeleton import MAX_SECONDS, MIN_SECONDS
 from esd.workbench.comparison import comparison_prompts, motion_choices
 from esd.workbench.export import MOTION_FORMATS
+from esd.workbench.families import sampler_hint
 from esd.workbench.jobs import FAILED, STOPPING
 from esd.workbench.presentation import (
     METRICS_HEADERS,
@@ -111,7 +117,7 @@ CSS = """
 RUNS_COLUMN_PX = {  # widths of the Runs table's columns: the verdicts stay on screen, the
     "name": 250, "status": 210, "efficacy": 95, "preservation": 125, "specificity": 115,
     "concept rate": 125, "concept": 170, "method": 80, "η": 50, "lr": 80, "steps": 70,
-    "batch": 65, "base": 230, "created": 175, "note": 250,
+    "batch": 65, "base": 230, "family": 190, "created": 175, "note": 250,
 }  # settings after them scroll sideways  # fmt: skip
 FONTS = ["ui-sans-serif", "system-ui", "sans-serif"]  # local fonts: the app works offline
 POLL = {"show_progress": "hidden", "concurrency_limit": None}  # timer ticks: quiet, never queued
@@ -162,7 +168,8 @@ HELP = {  # info= lines of the fields (what a newcomer needs to choose)
     "reported setting)",
     "pose_s": "time of the GLB pose in seconds; empty: the middle of the motion",
     "compare_seed": "motion i of both models starts from the noise of seed + i",
-    "compare_steps": "DDIM steps of the sampler (fewer: faster, rougher)",
+    "compare_steps": "DDIM steps of the sampler (fewer: faster, rougher); empty: the model's "
+    f"own sampler ({sampler_hint()})",
     "eval_seed": "seeds the prompts and the noise: same seed, same numbers",
 }
 
@@ -422,10 +429,10 @@ class WorkbenchUI:
         extra: str,
         seconds: float,
         seed: float,
-        steps: float,
+        steps: float | None,
     ) -> tuple:
         """Original vs unlearned motions of every prompt (same seed), one animated figure with
-        the recogniser's reading under each pair."""
+        the recogniser's reading under each pair; ``steps`` empty: the model's own sampler."""
         prompts = comparison_prompts(target, related, extra)
         result = self.wb.compare(None, run or None, prompts, seconds, seed, steps)
         fig = pair_figure(
@@ -437,7 +444,8 @@ class WorkbenchUI:
         choices = motion_choices(result)
         note = (
             f"{len(result.pairs)} prompts · seed {result.seed} (item i: seed + i, identical "
-            f"noise for both models) · {result.seconds:g} s · {result.steps} DDIM steps"
+            f"noise for both models) · {result.seconds:g} s · {result.steps} DDIM steps, "
+            f"guidance {result.guidance:g}"
         )
         if result.notes:
             note += "\n\nRecogniser, original → unlearned:\n" + "\n".join(
@@ -576,8 +584,9 @@ def _compare_tab() -> SimpleNamespace:
         )
         ui.seed = gr.Number(0, label="Seed", info=HELP["compare_seed"])
         ui.steps = gr.Number(
-            DEFAULT_STEPS, label="DDIM steps", info=HELP["compare_steps"], elem_id="compare-steps"
-        )
+            None, label="DDIM steps", placeholder="the model's", info=HELP["compare_steps"],
+            elem_id="compare-steps",
+        )  # fmt: skip
     with gr.Row():
         ui.target = gr.Textbox(DEFAULT_TARGET, label="Target prompt")
         ui.related = gr.Textbox(
@@ -821,6 +830,16 @@ def _host(text: str) -> str:
     return text
 
 
+def _clip_path(text: str) -> Path:
+    """A CLIP folder given on the command line: a folder with config.json or a hub-cache entry
+    with one snapshot (checked now, so a typo is one line at start-up, not a refused model)."""
+    try:
+        resolve_clip_dir(text)
+    except FileNotFoundError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return Path(text).expanduser()
+
+
 def _auth(text: str) -> tuple[str, str]:
     """``USER:PASSWORD``, or a file whose first line is ``USER:PASSWORD`` (kept off the
     command line, so off the process list)."""
@@ -900,6 +919,14 @@ def make_parser() -> argparse.ArgumentParser:
         help="exports are written under it (exports/, motions/)",
     )
     parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
+    parser.add_argument(
+        "--clip_path",
+        type=_clip_path,
+        default=None,
+        help="SALAD models: a local Hugging Face CLIP folder (default: <checkpoints_dir>/"
+        f"{CLIP_FOLDER}; a hub-cache entry such as .../models--openai--clip-vit-base-patch32 "
+        "works)",
+    )
     return parser
 
 
@@ -915,7 +942,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         check_port_free(args.host, args.port)
         workbench = Workbench(
-            args.checkpoints_dir, args.output_dir, args.device, motion_writers=viz_export
+            args.checkpoints_dir,
+            args.output_dir,
+            args.device,
+            motion_writers=viz_export,
+            clip_path=args.clip_path,
         )
         # Once, before any server or job thread starts (each inherits it): all but one core
         # for torch, shared by jobs and comparisons, so the server itself stays responsive.

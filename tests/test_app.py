@@ -198,7 +198,7 @@ def test_compare_returns_an_animated_pair_figure_and_exports_motions(served, sto
     titles = [a["text"] for a in payload["layout"]["annotations"]]
     assert titles[0].startswith("a person kicking") and "unlearned" in titles[1]
     assert [c[1] for c in motions["choices"]][:2] == ["0:original", "0:unlearned"]
-    assert note.startswith("3 prompts · seed 3")
+    assert note.startswith("3 prompts · seed 3") and "10 DDIM steps, guidance 2.5" in note
     files = client.predict("0:unlearned", "npy", None, api_name="/export_motion")
     joints = np.load(next(f for f in files if f.endswith("_joints.npy")))
     assert joints.shape == (40, NUM_JOINTS, 3)
@@ -208,6 +208,8 @@ def test_compare_returns_an_animated_pair_figure_and_exports_motions(served, sto
         client.predict("1:original", "glb-pose", 99.0, api_name="/export_motion")
     with pytest.raises(gradio_client.exceptions.AppError, match="target prompt is empty"):
         client.predict(run, " ", "", "", 2.0, 3, 10, api_name="/compare")
+    *_, note = client.predict(run, "a person kicking", "", "", 2.0, 3, None, api_name="/compare")
+    assert "50 DDIM steps, guidance 2.5" in note  # an empty field: the model's own sampler
 
 
 def test_the_checkpoint_downloads_and_reloads(served, stopped_run) -> None:
@@ -297,6 +299,7 @@ def test_a_reloaded_page_finds_the_running_job(served, stopped_run) -> None:
     [
         (["--port", "70000"], "port must be in 1..65535"),
         (["--host", "0.0.0.0.1"], "host '0.0.0.0.1' does not resolve"),
+        (["--clip_path", "/no/such/clip"], "no CLIP model in /no/such/clip"),
     ],
 )
 def test_main_reports_bad_settings_in_one_line(argv, message, capsys) -> None:
@@ -305,6 +308,28 @@ def test_main_reports_bad_settings_in_one_line(argv, message, capsys) -> None:
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_clip_path_reaches_the_workbench(monkeypatch, tmp_path) -> None:
+    """--clip_path: SALAD models' CLIP folder (a folder with config.json or a hub-cache entry);
+    default ``<checkpoints_dir>/clip-vit-base-patch32``."""
+    built: list[Workbench] = []
+
+    class Demo:
+        def launch(self, **kwargs) -> None:
+            pass
+
+    monkeypatch.setattr(app, "build_demo", lambda workbench: built.append(workbench) or Demo())
+    for name in ("set_torch_threads", "tune_cpu_allocator", "check_port_free"):
+        monkeypatch.setattr(app, name, lambda *args: None)  # nothing process-wide, no bind
+    folders = ["--checkpoints_dir", str(tmp_path / "c"), "--output_dir", str(tmp_path / "o")]
+    assert app.main(folders) == 0
+    assert built[-1].models.clip_dir == tmp_path / "c" / "clip-vit-base-patch32"
+    snapshot = tmp_path / "hub" / "snapshots" / "abc"
+    snapshot.mkdir(parents=True)
+    (snapshot / "config.json").write_text("{}")
+    assert app.main([*folders, "--clip_path", str(tmp_path / "hub")]) == 0
+    assert built[-1].models.clip_dir == tmp_path / "hub"
 
 
 def test_a_script_names_a_run_on_disk_without_listing_first(served, stopped_run, capfd):
