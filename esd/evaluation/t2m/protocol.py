@@ -36,6 +36,7 @@ from esd.motion.skeleton import FEATURE_DIM, MAX_FRAMES
 
 Generate = Callable[[list[str], np.ndarray, int], np.ndarray]
 Progress = Callable[[str, int, int, int], None]  # (split, replication, batches done, total)
+Observe = Callable[[str, int, T2MBatch, np.ndarray], None]  # (split, replication, batch, motions)
 REPLICATION_SEED_STRIDE = 10_000_000  # generation seeds of replication r: seed + r * this + ...
 SPLIT_SEED_STRIDE = 100_000  # ... + k * this for split k (at most 100 splits) ...
 MM_SEED_OFFSET = 50_000  # ... + this for multimodality (passes use rows below it)
@@ -132,12 +133,18 @@ def run_pass(
     seeds: Callable[[int], int],
     on_batch: Callable[[int], None],
     batch_size: int = BATCH_SIZE,
+    observe: Callable[[T2MBatch, np.ndarray], None] | None = None,
 ) -> PassEmbeddings:
-    """Embed one pass: every batch of ``sample_batches``, generated with seed ``seeds(b)``."""
+    """Embed one pass: every batch of ``sample_batches``, generated with seed ``seeds(b)``;
+    ``observe(batch, motions)`` sees each batch's generated motions (B, 196, 263), normalised
+    and zero from m_len on, in the batch's row order."""
     out = PassEmbeddings()
     for b, batch in enumerate(sample_batches(items, rng, evaluator, words, batch_size)):
         generated = generate(list(batch.captions), batch.m_lens.copy(), seeds(b))
+        generated = zero_after_lengths(generated, batch.m_lens)  # (B, 196, 263)
         text, gt, gen = embed_batch(evaluator, batch, generated)
+        if observe is not None:
+            observe(batch, generated)
         out.text.append(text)
         out.ground_truth.append(gt)
         out.generated.append(gen)
@@ -255,6 +262,7 @@ def _replicate(
     where: tuple[int, int],
     on_batch: Callable[[int], None],
     with_mm: bool,
+    observe: Callable[[T2MBatch, np.ndarray], None] | None = None,
 ) -> dict[str, Any]:
     """Metrics of one pass over ``items``: replication ``where[0]``, split number ``where[1]``."""
     r, k = where
@@ -268,6 +276,7 @@ def _replicate(
         lambda b: generation_seed(settings, r, k, b * size),
         on_batch,
         size,
+        observe,
     )
     rep = pass_metrics(
         emb, settings, np.random.default_rng((settings.seed, r, k, DIVERSITY_STREAM))
@@ -281,6 +290,14 @@ def _replicate(
     return rep
 
 
+def _bind(
+    observe: Observe | None, split: str, replication: int
+) -> Callable[[T2MBatch, np.ndarray], None] | None:
+    if observe is None:
+        return None
+    return lambda batch, motions: observe(split, replication, batch, motions)
+
+
 def evaluate_t2m(
     evaluator: T2MEvaluator,
     words: WordVectorizer,
@@ -289,12 +306,15 @@ def evaluate_t2m(
     settings: T2MSettings | None = None,
     progress: Progress | None = None,
     stop: threading.Event | None = None,
+    observe: Observe | None = None,
 ) -> T2MResult:
     """Run the protocol on every split (see the module docstring).
 
     A split with fewer than ``batch_size`` items is reported with 0 batches and no metrics.
     ``progress(split, replication, batches done, batches)`` follows every batch; setting
-    ``stop`` ends the run with T2MCancelled after the current batch.
+    ``stop`` ends the run with T2MCancelled after the current batch. ``observe(split,
+    replication, batch, motions)`` sees every pass batch's generated motions (normalised, zero
+    from m_len on; not the multimodality ones), e.g. to measure them with another instrument.
     """
     settings = settings or T2MSettings()
     settings.check()
@@ -323,6 +343,7 @@ def evaluate_t2m(
                     (r, k),
                     on_batch,
                     name == mm_split,
+                    _bind(observe, name, r),
                 )
                 results[name].replications.append(rep)
     return T2MResult(settings, results)
