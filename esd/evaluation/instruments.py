@@ -4,13 +4,15 @@ Shared by ``python -m esd.evaluate`` and the workbench: resolve and load the eva
 (trained locally under ``checkpoints/t2m/t2m_evaluator`` or bundled in ``assets/``), the reference
 set of real test motions (built from a HumanML3D-format folder or loaded from the ``.npz`` beside
 the evaluator), the concept recogniser, the models to measure, and where the report goes.
-Every failure is a ValueError subclass with one actionable line (CheckpointError, ReferenceError,
-DatasetError).
+``choose_evaluator`` decides between that bundled evaluator and the T2M evaluator of the papers
+(``esd.evaluation.t2m``; its files: ``t2m_missing``). Every failure is a ValueError subclass with
+one actionable line (CheckpointError, ReferenceError, DatasetError, T2MFilesError).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,10 @@ from esd.evaluation.contrastive import EvaluatorBundle
 from esd.evaluation.recogniser import ConceptRecogniser
 from esd.evaluation.reference import REFERENCE_FILE, ProgressFn, ReferenceSet
 from esd.evaluation.report import markdown_report
+from esd.evaluation.t2m.evaluator import T2MFilesError, T2MPaths
+from esd.evaluation.t2m.report import t2m_markdown_report
+from esd.evaluation.t2m.testset import DEFAULT_SPLIT
+from esd.evaluation.t2m.vectorizer import glove_paths
 from esd.models import checkpoints as ck
 from esd.models.generator import ARCHITECTURE_ERRORS, MotionGenerator, shared_text_encoder
 from esd.motion.humanml3d import MotionFolder
@@ -33,6 +39,7 @@ DEFAULT_TARGET = "a person kicking"  # the concept erased by default
 DEFAULT_RELATED = ("a person jumping", "a person punching", "a person lunging")  # specificity
 REPORT_NAME = "REPORT.md"
 METRICS_NAME = "metrics.json"
+T2M, BUNDLED, AUTO = "t2m", "bundled", "auto"  # --evaluator's words (anything else: a file)
 
 
 # --- resolvers ----------------------------------------------------------------------------------
@@ -83,14 +90,75 @@ def output_dir(name: str, checkpoints_dir: str | Path) -> Path:
     return ck.run_paths(checkpoints_dir, name).eval_dir if paths.bundled else paths.eval_dir
 
 
+# --- which evaluator -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EvaluatorChoice:
+    """The evaluator an evaluation uses, and why (one line for the terminal)."""
+
+    kind: str  # T2M or BUNDLED
+    file: str | None  # the bundled evaluator file given as --evaluator FILE, else None
+    reason: str  # e.g. "t2m: its files are under checkpoints/t2m, ..."
+
+
+def t2m_missing(
+    checkpoints_dir: str | Path, glove_dir: str | Path, data_root: str | Path | None
+) -> str | None:
+    """What the T2M evaluation lacks, as one phrase naming the file or flag; None if nothing."""
+    missing = T2MPaths.under(checkpoints_dir).missing()
+    if missing:
+        return f"no T2M evaluator file {missing[0]}"
+    absent = [p for p in glove_paths(glove_dir) if not p.is_file()]
+    if absent:
+        return f"no GloVe file {absent[0]} (--glove_dir)"
+    if not data_root:
+        return "no --data_root (a HumanML3D folder)"
+    split_file = Path(data_root) / f"{DEFAULT_SPLIT}.txt"
+    if not split_file.is_file():
+        return f"no test split {split_file}"
+    return None
+
+
+def choose_evaluator(
+    value: str | None,
+    checkpoints_dir: str | Path,
+    glove_dir: str | Path,
+    data_root: str | Path | None,
+) -> EvaluatorChoice:
+    """``--evaluator``: "t2m" (its files must be there: T2MFilesError naming the first one
+    missing), "bundled", "auto" / None (T2M when ``t2m_missing`` finds nothing missing, else
+    bundled), or a bundled evaluator checkpoint FILE."""
+    if value not in (T2M, BUNDLED, AUTO, None):
+        return EvaluatorChoice(BUNDLED, value, f"bundled: the evaluator file {value}")
+    if value == BUNDLED:
+        return EvaluatorChoice(BUNDLED, None, "bundled: --evaluator bundled")
+    missing = t2m_missing(checkpoints_dir, glove_dir, data_root)
+    if missing is None:
+        where = T2MPaths.under(checkpoints_dir).matcher.parents[2]
+        return EvaluatorChoice(
+            T2M, None, f"t2m: evaluator in {where}, GloVe in {glove_dir}, test split of {data_root}"
+        )
+    if value == T2M:
+        raise T2MFilesError(
+            f"--evaluator t2m needs the T2M evaluator, GloVe and HumanML3D: {missing} "
+            "(see README 'Evaluate like the papers')"
+        )
+    return EvaluatorChoice(BUNDLED, None, f"bundled: the T2M evaluator is not used ({missing})")
+
+
 # --- models -------------------------------------------------------------------------------------
 
 
 def describe_model(name: str, ckpt: str | None, checkpoints_dir: str | Path) -> dict[str, Any]:
-    """{"name", "ckpt", "kind", "base"} of a model, reading its checkpoint (cheap, CPU)."""
+    """{"name", "ckpt", "kind", "base"} of a model, reading its checkpoint (cheap, CPU); a
+    SALAD model folder is a base model."""
     paths = ck.resolve_model(name, checkpoints_dir)
     file = ck.resolve_checkpoint(paths, ckpt)
-    payload = ck.load_checkpoint(file, kind=("base", "esd"))
+    data = ck.load_raw(file)
+    if ck.is_salad_checkpoint(data):
+        return {"name": name, "ckpt": str(file), "kind": "base", "base": None}
+    payload = ck.check_payload(data, file, kind=("base", "esd"))
     base = payload.get("base") if payload["kind"] == "esd" else None
     if payload["kind"] == "esd" and not (isinstance(base, dict) and base.get("name")):
         raise ck.CheckpointError(f"{file} is an ESD checkpoint that does not name its base model")
@@ -98,12 +166,17 @@ def describe_model(name: str, ckpt: str | None, checkpoints_dir: str | Path) -> 
 
 
 def load_generator(
-    info: dict[str, Any], checkpoints_dir: str | Path, device: torch.device
+    info: dict[str, Any],
+    checkpoints_dir: str | Path,
+    device: torch.device,
+    clip_path: str | Path | None = None,
 ) -> MotionGenerator:
-    """The MotionGenerator of a described model; CheckpointError for a foreign architecture."""
+    """The MotionGenerator of a described model; CheckpointError for a foreign architecture.
+    ``clip_path``: a SALAD model's CLIP folder (default: ``checkpoints_dir``'s)."""
     return MotionGenerator.from_checkpoint(
-        info["name"], info["ckpt"], checkpoints_dir, device, shared_text_encoder(device)
-    )
+        info["name"], info["ckpt"], checkpoints_dir, device, shared_text_encoder(device),
+        clip_path=clip_path,
+    )  # fmt: skip
 
 
 # --- reference ----------------------------------------------------------------------------------
@@ -147,9 +220,11 @@ def load_context(
 
 
 def write_outputs(metrics: dict[str, Any], out_dir: Path, json_path: Path | None) -> None:
-    """metrics.json and REPORT.md in ``out_dir``, and metrics.json at ``json_path`` too."""
+    """metrics.json and REPORT.md in ``out_dir``, and metrics.json at ``json_path`` too (the
+    report of the evaluator that measured: ``metrics["evaluator"]``)."""
     text = json.dumps(metrics, indent=2) + "\n"
+    report = t2m_markdown_report if metrics.get("evaluator") == T2M else markdown_report
     atomic_write(out_dir / METRICS_NAME, text)
-    atomic_write(out_dir / REPORT_NAME, markdown_report(metrics))
+    atomic_write(out_dir / REPORT_NAME, report(metrics))
     if json_path is not None:
         atomic_write(json_path, text)
