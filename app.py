@@ -429,7 +429,7 @@ class WorkbenchUI:
         extra: str,
         seconds: float,
         seed: float,
-        steps: float | None,
+        steps: str | float | None,
     ) -> tuple:
         """Original vs unlearned motions of every prompt (same seed), one animated figure with
         the recogniser's reading under each pair; ``steps`` empty: the model's own sampler."""
@@ -583,8 +583,8 @@ def _compare_tab() -> SimpleNamespace:
             COMPARE_SECONDS, label="Seconds", info=HELP["seconds"], step=0.1, elem_id="seconds"
         )
         ui.seed = gr.Number(0, label="Seed", info=HELP["compare_seed"])
-        ui.steps = gr.Number(
-            None, label="DDIM steps", placeholder="the model's", info=HELP["compare_steps"],
+        ui.steps = gr.Textbox(  # a Number cannot be empty on the page (it shows 0)
+            "", label="DDIM steps", placeholder="the model's", info=HELP["compare_steps"],
             elem_id="compare-steps",
         )  # fmt: skip
     with gr.Row():

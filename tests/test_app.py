@@ -208,7 +208,7 @@ def test_compare_returns_an_animated_pair_figure_and_exports_motions(served, sto
         client.predict("1:original", "glb-pose", 99.0, api_name="/export_motion")
     with pytest.raises(gradio_client.exceptions.AppError, match="target prompt is empty"):
         client.predict(run, " ", "", "", 2.0, 3, 10, api_name="/compare")
-    *_, note = client.predict(run, "a person kicking", "", "", 2.0, 3, None, api_name="/compare")
+    *_, note = client.predict(run, "a person kicking", "", "", 2.0, 3, "", api_name="/compare")
     assert "50 DDIM steps, guidance 2.5" in note  # an empty field: the model's own sampler
 
 
