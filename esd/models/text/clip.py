@@ -176,9 +176,12 @@ _SHARED_LOCK = threading.Lock()
 def shared_clip_encoder(
     model_dir: str | Path, device: torch.device | str = "cpu"
 ) -> ClipTextEncoder:
-    """One ClipTextEncoder per (folder, device) and process (its cache is shared)."""
+    """One ClipTextEncoder per (folder, device) and process (its cache is shared).
+
+    The key is the folder as named (absolute, links kept): a hub-cache snapshot linked to another
+    folder is its own encoder, so ``model_dir`` always reads back as the caller named it."""
     folder = resolve_clip_dir(model_dir)
-    key = (str(folder.resolve()), str(torch.device(device)))
+    key = (str(folder.absolute()), str(torch.device(device)))
     with _SHARED_LOCK:
         if key not in _SHARED:
             _SHARED[key] = ClipTextEncoder(folder, device)
