@@ -19,9 +19,13 @@ per plan. Rows:
 
 Columns: wall seconds of the erasure (x_t preparation included), the 1-minute load average of
 the machine after it (other processes share the 2 cores), seconds per iteration, each target
-concept's rate on its prompts and on held-out phrasings (before -> after), retain FID (relative
-change), retain R-precision top-3 (change), each related concept's rate change (points), and
-pass/FAIL for the acceptance rules of efficacy (every target) / preservation / specificity.
+concept's rate on its prompts and on held-out phrasings (before -> after, each with its 95%
+Wilson interval), retain FID (relative change) and R-precision top-3 (change), each with its 95%
+interval and the paired bootstrap interval of the change (base and unlearned model on the same
+prompts and seeds), each related concept's rate change (points, paired interval), pass/FAIL for
+the acceptance rules of efficacy (every target) / preservation / specificity (read on the point
+estimates) and the evaluator's overall verdict (pass / fail / inconclusive, read on the
+intervals: ``esd.evaluation.verdicts``).
 The retain set is the clips without the FIRST target concept (``esd.evaluation.plan``): in the
 multi-concept rows it still holds clips of the other targets, which penalises preservation.
 
@@ -52,7 +56,9 @@ from esd.common.runtime import pick_device
 from esd.erasure.config import RECIPE, ESDConfig
 from esd.erasure.loop import run_esd
 from esd.evaluation import instruments as cli
-from esd.evaluation.measure import evaluate_model, generate_embeddings
+from esd.evaluation import uncertainty as ci
+from esd.evaluation.changes import paired_changes
+from esd.evaluation.measure import Measurement, generate_embeddings, measure_model
 from esd.evaluation.plan import EvalPlan, make_plan
 from esd.evaluation.settings import EvalSettings
 from esd.evaluation.verdicts import compare
@@ -127,7 +133,7 @@ class Measurer:
     def __init__(self, base: MotionGenerator, context: Any, settings: EvalSettings) -> None:
         self.base, self.context, self.settings = base, context, settings
         self._plans: dict[tuple, EvalPlan] = {}
-        self._base_blocks: dict[tuple, dict] = {}
+        self._base_blocks: dict[tuple, Measurement] = {}
         self._base_rates: dict[str, dict] = {}
 
     def plan(self, target: str, related: tuple[str, ...] = ()) -> EvalPlan:
@@ -136,11 +142,12 @@ class Measurer:
             self._plans[key] = make_plan(self.context, target, list(related), self.settings)
         return self._plans[key]
 
-    def block(self, model: MotionGenerator, target: str, related: tuple[str, ...]) -> dict:
+    def block(self, model: MotionGenerator, target: str, related: tuple[str, ...]) -> Measurement:
+        """The evaluation block with its bootstrap replicates (for paired changes)."""
         plan = self.plan(target, related)
-        return evaluate_model(model, plan, self.context, self.settings, {"name": target})
+        return measure_model(model, plan, self.context, self.settings, {"name": target})
 
-    def base_block(self, target: str, related: tuple[str, ...]) -> dict:
+    def base_block(self, target: str, related: tuple[str, ...]) -> Measurement:
         key = (target, related)
         if key not in self._base_blocks:
             self._base_blocks[key] = self.block(self.base, target, related)
@@ -155,7 +162,9 @@ class Measurer:
         held = [h for h, kind in zip(hits, plan.efficacy.kinds) if kind == "heldout"]
         return {
             "concept_rate": sum(hits) / len(hits),
+            "concept_rate_ci95": ci.rate_interval(sum(hits), len(hits)),
             "heldout_concept_rate": sum(held) / len(held) if held else None,
+            "heldout_concept_rate_ci95": ci.rate_interval(sum(held), len(held)) if held else None,
             "counts": f"{sum(hits)}/{len(hits)}, held-out {sum(held)}/{len(held)}",
         }
 
@@ -196,7 +205,9 @@ def target_rates(
 ) -> dict[str, dict]:
     """Before / after rates of every target concept (the first from the evaluation block)."""
     first = cfg.concepts[0]
-    pick = ("concept_rate", "heldout_concept_rate", "concept_rate_ci95")
+    pick = (
+        "concept_rate", "concept_rate_ci95", "heldout_concept_rate", "heldout_concept_rate_ci95"
+    )  # fmt: skip
     rates = {
         first: {
             "before": {k: base["efficacy"].get(k) for k in pick},
@@ -212,10 +223,17 @@ def target_rates(
 
 
 def summary_row(
-    name: str, cfg: ESDConfig, timings: dict, verdicts: dict, block: dict, base: dict, targets: dict
+    name: str,
+    cfg: ESDConfig,
+    timings: dict,
+    verdicts: dict,
+    block: dict,
+    base: dict,
+    targets: dict,
+    changes: dict,
 ) -> dict:
     """The numbers of one table row (see the module docstring)."""
-    retain = block["preservation"]["retain"]
+    retain, retain_changes = block["preservation"]["retain"], changes["preservation"]["retain"]
     return {
         "recipe": name,
         "method": cfg.method,
@@ -227,33 +245,66 @@ def summary_row(
         **{k: round(v, 3) if isinstance(v, float) else v for k, v in timings.items()},
         "targets": targets,
         "retain_fid": retain["fid"],
+        "retain_fid_ci95": retain["fid_ci95"],
+        "retain_fid_indicative": retain["fid_indicative"],
+        "retain_fid_relative_change": retain_changes["fid"]["relative"],
+        "retain_fid_relative_change_ci95": retain_changes["fid"]["relative_ci95"],
         "retain_r3": retain["r_precision"][2],
+        "retain_r3_ci95": retain["r_precision_ci95"][2],
+        "retain_r3_change": retain_changes["r_precision"][2]["change"],
+        "retain_r3_change_ci95": retain_changes["r_precision"][2]["ci95"],
         "specificity": {k: v["concept_rate"] for k, v in block["specificity"].items()},
+        "specificity_change_ci95": {
+            k: v["concept_rate"]["ci95"] if v["concept_rate"] else None
+            for k, v in changes["specificity"].items()
+        },
         "verdicts": verdicts,
+        "overall_verdict": verdicts["overall_verdict"],
         "acceptance": acceptance(block, base, targets),
     }
 
 
+def _ci(interval: list[float] | None, scale: float = 1.0, fmt: str = ".2f") -> str:
+    """' [lo, hi]' of a 95% interval (empty when there is none)."""
+    if not interval:
+        return ""
+    return f" [{scale * interval[0]:{fmt}}, {scale * interval[1]:{fmt}}]"
+
+
+def _rate_text(rates: dict, key: str) -> str:
+    return f"{rates[key]:.2f}{_ci(rates.get(f'{key}_ci95'))}"
+
+
 def print_row(row: dict, base: dict) -> None:
-    b_retain = base["preservation"]["retain"]
-    fid_change = row["retain_fid"] / max(b_retain["fid"], 1e-9) - 1
-    r3_change = row["retain_r3"] - b_retain["r_precision"][2]
+    """One row: every rate, FID and R-precision with its 95% interval; the changes' intervals
+    are paired (the same prompts and seeds for the base and the unlearned model)."""
     rates = "; ".join(
-        f"{k.split()[-1]} {t['before']['concept_rate']:.2f}->{t['after']['concept_rate']:.2f}"
-        f" held-out {t['before']['heldout_concept_rate']:.2f}->"
-        f"{t['after']['heldout_concept_rate']:.2f}"
+        f"{k.split()[-1]} {_rate_text(t['before'], 'concept_rate')} -> "
+        f"{_rate_text(t['after'], 'concept_rate')}, held-out "
+        f"{_rate_text(t['before'], 'heldout_concept_rate')} -> "
+        f"{_rate_text(t['after'], 'heldout_concept_rate')}"
         for k, t in row["targets"].items()
     )
     spec = ", ".join(
-        f"{k.split()[-1]} {100 * (v - base['specificity'][k]['concept_rate']):+.0f}"
+        f"{k.split()[-1]} {100 * (v - base['specificity'][k]['concept_rate']):+.0f} pts"
+        f"{_ci(row['specificity_change_ci95'].get(k), 100, '+.0f')}"
         for k, v in row["specificity"].items()
     )
+    fid_change = row["retain_fid_relative_change"]
+    fid_text = f"{100 * fid_change:+.0f}%" if fid_change is not None else "n/a"
+    indicative = " (indicative)" if row["retain_fid_indicative"] else ""
     passed = "/".join("pass" if ok else "FAIL" for ok in row["acceptance"].values())
     print(
         f"{row['recipe']:<10} {row['wall_s']:6.1f} s (load {row['load_1min']:.1f}) "
-        f"{row['iterations']} it {row['s_per_iter']:6.3f} s/it | {rates} | "
-        f"FID {row['retain_fid']:.3f} ({100 * fid_change:+.0f}%) R3 {row['retain_r3']:.3f} "
-        f"({r3_change:+.3f}) | {spec} | {passed}",
+        f"{row['iterations']} it {row['s_per_iter']:6.3f} s/it\n"
+        f"  targets: {rates}\n"
+        f"  retain FID {row['retain_fid']:.3f}{_ci(row['retain_fid_ci95'], fmt='.3f')}{indicative}"
+        f" change {fid_text}{_ci(row['retain_fid_relative_change_ci95'], 100, '+.0f')}%;"
+        f" R-precision top-3 {row['retain_r3']:.3f}{_ci(row['retain_r3_ci95'], fmt='.3f')}"
+        f" change {row['retain_r3_change']:+.3f}{_ci(row['retain_r3_change_ci95'], fmt='+.3f')}\n"
+        f"  related (rate change, points): {spec}\n"
+        f"  acceptance efficacy/preservation/specificity: {passed}; evaluator verdict "
+        f"{row['overall_verdict']}",
         flush=True,
     )
 
@@ -286,13 +337,16 @@ def main() -> None:
     for name in args.recipes:
         cfg, related = recipe_config(name, base), RECIPES[name].related
         base_block = measurer.base_block(cfg.concepts[0], related)
-        bases[f"{cfg.concepts[0]} | {', '.join(related)}"] = base_block
+        bases[f"{cfg.concepts[0]} | {', '.join(related)}"] = base_block.block
         erased, timings = erase(base, cfg)
-        block = measurer.block(erased, cfg.concepts[0], related)
-        targets = target_rates(measurer, erased, cfg, block, base_block)
-        verdicts = compare(block, base_block)
-        rows.append(summary_row(name, cfg, timings, verdicts, block, base_block, targets))
-        print_row(rows[-1], base_block)
+        measured = measurer.block(erased, cfg.concepts[0], related)
+        block, b_block = measured.block, base_block.block
+        changes = paired_changes(measured, base_block)
+        targets = target_rates(measurer, erased, cfg, block, b_block)
+        verdicts = compare(block, b_block, changes)
+        row = summary_row(name, cfg, timings, verdicts, block, b_block, targets, changes)
+        rows.append(row)
+        print_row(row, b_block)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         out = {"base": bases, "default_recipe": asdict(RECIPE), "rows": rows}
