@@ -6,11 +6,15 @@
 
 Output: ``checkpoints/t2m/{NAME}_ESD_{CONCEPT_SLUG}/`` with ``opt.txt``, ``logs/train.log``,
 ``model/net_e_XX.tar`` (every epoch; the newest 10 are kept) and ``model/latest.tar`` (every
-epoch, on Ctrl-C, at the end). An epoch is the seed's: one pass over the base model's training
-split, ceil(training clips / batch size) iterations per target concept, with x_t drawn from the
-chosen source (``esd.erasure.epochs``); the training clips are counted in ``--data_root``'s
-train.txt when given, else taken from the base (the bundled base: 9,600; a SALAD t2m base:
-HumanML3D's 23,384).
+epoch, on Ctrl-C, at the end). Over a SALAD base (``--checkpoints_dir`` holding SALAD's
+``t2m/`` folders, its CLIP from ``--clip_path``) the run folder is also a SALAD model:
+``model/net_best_fid.tar`` in SALAD's format beside every latest.tar, and ``opt.txt`` in SALAD's
+format carrying the run's flags (``esd.erasure.runs``).
+
+An epoch is the seed's: one pass over the base model's training split, ceil(training clips /
+batch size) iterations per target concept, with x_t drawn from the chosen source
+(``esd.erasure.epochs``); the training clips are counted in ``--data_root``'s train.txt when
+given, else taken from the base (the bundled base: 9,600; a SALAD t2m base: HumanML3D's 23,384).
 
 This module parses the flags, renders progress and handles Ctrl-C; the work is library code
 (``esd.erasure.runs`` for the run folder and the base, ``esd.erasure.loop.run_esd``).
@@ -43,8 +47,9 @@ from esd.erasure.concept_clips import source_latents
 from esd.erasure.config import METHODS, XT_SOURCES, ESDConfig, validate_config
 from esd.erasure.epochs import BUNDLED_TRAIN_CLIPS, HUMANML3D_TRAIN_CLIPS, training_clips
 from esd.erasure.loop import ESDResult, ESDStep, plan_run, run_esd
-from esd.erasure.runs import load_base, prepare_run_folder
+from esd.erasure.runs import load_base, prepare_run_folder, write_run_options
 from esd.models import checkpoints as ck
+from esd.models.text.clip import CLIP_FOLDER
 from esd.motion.humanml3d import DatasetError
 
 SUPPORTED_DATASETS = ("t2m",)  # HumanML3D layout (KIT-ML is not supported)
@@ -114,6 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
         f"data takes the concept's clips from it (that source's default: {DEFAULT_DATA_ROOT})",
     )
     p.add_argument("--checkpoints_dir", type=Path, default=ck.DEFAULT_CHECKPOINTS_DIR)
+    p.add_argument(
+        "--clip_path", type=Path, default=None,
+        help=f"SALAD bases: a local Hugging Face CLIP folder (default: <checkpoints_dir>/"
+        f"{CLIP_FOLDER}; a hub-cache snapshot such as .../models--openai--clip-vit-base-patch32"
+        "/snapshots/<rev> works)",
+    )  # fmt: skip
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
     p.add_argument("--resume", action="store_true", help="continue the run from latest.tar")
@@ -169,7 +180,7 @@ def train(args: argparse.Namespace) -> ESDResult:
     device = pick_device(args.device)
     seed_everything(cfg.seed)
     base_paths = ck.resolve_model(args.name, args.checkpoints_dir)
-    base, base_ref = load_base(args.name, args.checkpoints_dir, device)
+    base, base_ref = load_base(args.name, args.checkpoints_dir, device, args.clip_path)
     cfg, clips_note = with_epoch_length(cfg, args, base.info)
     data_root = args.data_root or DEFAULT_DATA_ROOT
     latents = source_latents(base, cfg, data_root)
@@ -181,9 +192,8 @@ def train(args: argparse.Namespace) -> ESDResult:
     )
     try:
         log = RunLog(run.logs_dir / "train.log")
-        ck.write_opt(
-            run.opt_file, {**vars(args), "base_model": str(base_paths.root), "device": str(device)}
-        )
+        options = {**vars(args), "base_model": str(base_paths.root), "device": str(device)}
+        write_run_options(run, options, base)  # a SALAD base: SALAD's format (esd.erasure.runs)
         log(
             f"ESD: erasing {list(cfg.prompts)} from {args.name} ({cfg.method}, "
             f"eta {cfg.negative_guidance}, lr {cfg.lr}, x_t from {cfg.xt_source}) on {device}; "

@@ -32,6 +32,11 @@ def test_esd_target_matches_the_formula():
     [
         (dict(concepts=("  ",)), "empty"),
         (dict(concepts=("!!!",)), "no letters or digits"),
+        (dict(concepts=()), "target concept is empty"),
+        (dict(concepts=("k" * 201,)), "target concept is 201 characters long"),
+        (dict(concepts=("a person\nkicking",)), "target concept contains the control"),
+        (dict(variants=("a person kicks\x00",)), "variant contains the control character"),
+        (dict(anchors=("🦵",), preservation_weight=1.0), "anchor prompt '🦵' has no letters"),
         (dict(negative_guidance=float("nan")), "negative_guidance"),
         (dict(negative_guidance=-1.0), "negative_guidance"),
         (dict(lr=0.0), "lr"),
@@ -49,6 +54,11 @@ def test_esd_target_matches_the_formula():
 def test_bad_settings_are_refused(change, message):
     with pytest.raises(ValueError, match=message):
         validate_config(ESDConfig(**change))
+
+
+def test_prompts_of_any_script_are_accepted():
+    """check_prompt's rules: letters of any script count, 200 characters is the limit."""
+    validate_config(ESDConfig(concepts=("一个人在踢腿",), variants=("k" * 200,), anchors=("é",)))
 
 
 def test_student_trains_only_the_selected_parameters(base):

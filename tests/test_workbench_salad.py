@@ -22,7 +22,8 @@ from esd.evaluation.settings import QUICK_STEPS, EvalSettings
 from esd.models import checkpoints as ck
 from esd.models import generator as generator_module
 from esd.models.generator import MotionGenerator
-from esd.models.salad.folder import write_salad_model
+from esd.models.salad.folder import load_salad_model, write_salad_model
+from esd.models.salad.options import read_salad_opt
 from esd.workbench.evaluation_setup import evaluator_problem, family_settings
 from esd.workbench.jobs import FINISHED, JobSnapshot
 from esd.workbench.presentation import MODEL_HEADERS, model_rows
@@ -172,6 +173,12 @@ def test_esd_x_on_a_salad_base_trains_its_cross_attention(bench, salad_run) -> N
     base = bench.base_generator(NAME).denoiser.state_dict()
     assert any(not torch.equal(v, base[k]) for k, v in trained.items())  # it moved
     assert RUN in bench.run_names()
+    run = ck.run_paths(bench.checkpoints_dir, RUN)  # also a SALAD model (esd.erasure.runs)
+    salad = load_salad_model(run.root).denoiser.state_dict()
+    assert all(torch.equal(salad[k], v) for k, v in trained.items())
+    options = read_salad_opt(run.opt_file)  # the workbench's opt.txt, in SALAD's format
+    assert (options["name"], options["esd_name"]) == (RUN, NAME)
+    assert options["started_from"] == "workbench" and options["vae_name"] == "t2m_vae_gelu"
 
 
 # --- comparison, evaluation ---------------------------------------------------------------------

@@ -6,6 +6,10 @@ reference (name, checkpoint file, fingerprint), the ``ESDConfig``, the epoch, th
 loss history (bounded: ``esd.erasure.history``) and, in ``latest.tar``, the optimizer state.
 Files are written atomically (``esd.models.checkpoints.save_checkpoint``).
 
+Over a SALAD base, every save of ``latest.tar`` also writes the whole student in SALAD's own
+format, ``model/net_best_fid.tar`` with a SALAD ``opt.txt`` (``esd.erasure.runs.write_salad_run``;
+the layout is in ``esd.erasure.runs``), so SALAD's loaders read the run folder as a model.
+
 Bounds and guards: only the last ``KEEP_EPOCH_FILES`` ``net_e_XX.tar`` are kept (older ones are
 deleted when a new one is written; ``latest.tar`` always holds the newest state), and weights
 that are not finite are never written (``NonFiniteError``).
@@ -14,7 +18,7 @@ that are not finite are never written (``NonFiniteError``).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, fields
 from typing import Any
 
@@ -22,6 +26,7 @@ import torch
 
 from esd.erasure.config import ESDConfig
 from esd.erasure.history import LossHistory
+from esd.erasure.runs import write_salad_run
 from esd.models import checkpoints as ck
 from esd.models.bundled.denoiser import LatentDenoiser
 
@@ -48,11 +53,14 @@ def make_saver(
     base_ref: dict[str, Any],
     optimizer: torch.optim.Optimizer,
     total_steps: int | None = None,
+    salad_options: Mapping[str, Any] | None = None,
 ) -> Saver:
     """A function that writes latest.tar (and net_e_XX.tar) for the current student state.
 
     ``total_steps``: the steps planned (stored, so a reader tells a finished run from a
-    stopped one). Without a run folder (``run`` None) the function does nothing.
+    stopped one). ``salad_options``: a SALAD base's options; then each latest.tar comes with
+    the student in SALAD's format (``write_salad_run``). Without a run folder (``run`` None)
+    the function does nothing.
     """
 
     def save(step: int, epoch: int, losses: LossHistory, epoch_file: bool) -> None:
@@ -79,6 +87,8 @@ def make_saver(
             ck.save_checkpoint(payload, run.epoch_checkpoint(epoch))
             prune_epoch_files(run, epoch)
         ck.save_checkpoint({**payload, "optimizer": optimizer.state_dict()}, run.latest)
+        if salad_options is not None:
+            write_salad_run(run, student, salad_options, epoch)
 
     return save
 

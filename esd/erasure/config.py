@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from esd.models import checkpoints as ck
+from esd.common.prompts import check_prompt
 from esd.models.diffusion import MIN_DDIM_STEPS, TRAIN_STEPS
 from esd.motion.skeleton import MAX_SECONDS, MIN_SECONDS
 
@@ -85,12 +85,15 @@ def validate_config(cfg: ESDConfig) -> None:
 
 
 def _check_prompts(cfg: ESDConfig) -> None:
-    """Every target concept is a non-empty prompt with letters or digits (its run-name slug)."""
-    concepts = [c.strip() for c in cfg.concepts]
-    if not concepts or any(not c for c in concepts):
+    """Every target concept, variant and anchor is a prompt ``check_prompt`` accepts (non-empty,
+    at most MAX_PROMPT_CHARS characters, no control character, a letter or digit in any
+    script); a concept also names the run folder (``concept_slug``)."""
+    if not cfg.concepts:
         raise ValueError("target concept is empty: give a prompt such as 'a person kicking'")
-    for c in concepts:
-        ck.concept_slug(c)  # raises for text with no letters or digits
+    for name, texts in (("target concept", cfg.concepts), ("variant", cfg.variants),
+                        ("anchor prompt", cfg.anchors)):  # fmt: skip
+        for text in texts:
+            check_prompt(text, name)  # PromptError (a ValueError) in one line
 
 
 def _check_sizes(cfg: ESDConfig) -> None:

@@ -4,7 +4,8 @@ Each optimizer step takes batch ``step`` of the x_t source (``esd.erasure.source
 student towards the ESD target (``esd.erasure.objective``), plus the weighted preservation term
 on anchor prompts when asked, and reports an ``ESDStep``. With a run folder it saves
 ``net_e_XX.tar`` after every epoch (the newest ``KEEP_EPOCH_FILES``) and ``latest.tar`` after
-every epoch, on stop and at the end (``esd.erasure.checkpointing``); a resumed run draws the
+every epoch, on stop and at the end (``esd.erasure.checkpointing``; over a SALAD base also
+the student in SALAD's format, ``esd.erasure.runs``); a resumed run draws the
 batches it would have drawn, because every batch depends only on the seed and the step.
 
 Length (``total_steps``), n = the number of target concepts: n x ``iterations`` when set, else
@@ -155,7 +156,8 @@ def run_esd(
         status("stopped while preparing x_t: no step taken, nothing saved")
         return result(stopped=True)
     ref = {**(base_ref or {}), "fingerprint": fingerprint(teacher)}
-    save = make_saver(run, student, names, cfg, ref, optimizer, total)
+    salad = base.info.get("salad_options")  # a SALAD base: the run is also a SALAD model
+    save = make_saver(run, student, names, cfg, ref, optimizer, total, salad)
     status(f"training {len(params)} tensors ({trainable:,} scalars), {total} steps")
     while step < total:
         if stop is not None and stop.is_set():
