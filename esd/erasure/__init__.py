@@ -4,7 +4,7 @@
 * ``epochs``: what an epoch is (the seed's pass over the base's training split);
 * ``budget``: the size of a run (pool memory, teacher work, steps) against named budgets;
 * ``objective``: ``esd_target``, the ESD loss and the preservation term (v / eps derivation);
-* ``parameters``: the frozen teacher, the student's trainable parameters, the base fingerprint;
+* ``parameters``: the frozen teacher, the student's trainable parameters;
 * ``batching``: balanced, resumable batches (equal shares of every prompt);
 * ``sources``: where x_t comes from (a pool of teacher trajectories, the teacher, data);
 * ``concept_clips``: the latents of the data source (the corpus clips of the concept);

@@ -2,8 +2,9 @@
 
 A checkpoint (kind ``"esd"``) holds only the trained parameters of the denoiser (an overlay on
 its base, ``esd.models.generator.apply_denoiser_overlay``), the denoiser config, the base's
-reference (name, checkpoint file, fingerprint), the ``ESDConfig``, the epoch, the step count, the
-loss history (bounded: ``esd.erasure.history``) and, in ``latest.tar``, the optimizer state.
+reference (name, checkpoint file, fingerprint: ``esd.models.fingerprint``), the ``ESDConfig``,
+the epoch, the step count, the loss history (bounded: ``esd.erasure.history``) and, in
+``latest.tar``, the optimizer state.
 Files are written atomically (``esd.models.checkpoints.save_checkpoint``).
 
 Over a SALAD base, every save of ``latest.tar`` also writes the whole student in SALAD's own
@@ -20,6 +21,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, fields
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -29,6 +31,7 @@ from esd.erasure.history import LossHistory
 from esd.erasure.runs import write_salad_run
 from esd.models import checkpoints as ck
 from esd.models.bundled.denoiser import LatentDenoiser
+from esd.models.fingerprint import check_base
 
 # Settings a resumed run must share with the saved one: they define the x_t samples, their order
 # and the loss (the optimizer state, lr included, is restored). Only epochs / iterations may grow.
@@ -108,8 +111,13 @@ def resume_state(
     cfg: ESDConfig,
     student: LatentDenoiser,
     optimizer: torch.optim.Optimizer,
+    base_fingerprint: str | Callable[[], str] | None = None,
+    base_source: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Load latest.tar into the student and optimizer; refuse a run with other settings.
+    """Load latest.tar into the student and optimizer; refuse a run with other settings, or
+    one trained from another base than the one it continues on (``base_fingerprint``, found
+    at ``base_source``: ``esd.models.fingerprint.BaseMismatchError``, one line; None, or a
+    checkpoint that stores no fingerprint: not checked).
 
     Returns the checkpoint (``total_iter`` and ``losses`` continue the loop).
     """
@@ -118,6 +126,10 @@ def resume_state(
             f"nothing to resume: {run.latest if run else 'no run folder'} does not exist"
         )
     state = ck.load_checkpoint(run.latest, kind="esd")
+    if base_fingerprint is not None:
+        base_ref = state.get("base") or {}
+        where = base_source or base_ref.get("name") or "the base given"
+        check_base(run.name, base_ref, base_fingerprint, where)
     saved = ESDConfig(**state["esd"])
 
     def same(value: Any) -> Any:  # lists come back from the checkpoint where tuples went in

@@ -37,7 +37,7 @@ from esd.erasure.config import ESDConfig, validate_config
 from esd.erasure.epochs import iterations_per_epoch
 from esd.erasure.history import LossHistory
 from esd.erasure.objective import esd_loss, preservation_loss
-from esd.erasure.parameters import fingerprint, freeze, prepare_student
+from esd.erasure.parameters import freeze, prepare_student
 from esd.erasure.sources import (
     PoolSource,
     PreparationStopped,
@@ -126,8 +126,10 @@ def run_esd(
     With ``run`` given, writes ``model/net_e_XX.tar`` after every epoch and ``model/latest.tar``
     after every epoch, on stop and at the end (atomic writes); ``resume`` continues from
     latest.tar. ``stop`` is checked before every step and while x_t is prepared. ``base_ref``
-    ({"name", "ckpt"}) is stored in the checkpoints so that the unlearned model can be rebuilt
-    from its base. Raises ValueError (BudgetError, NonFiniteError) with a one-line message.
+    ({"name", "ckpt"}) is stored in the checkpoints, with ``base``'s fingerprint, so that the
+    unlearned model can be rebuilt from its base (and never put on another one: a resumed run
+    whose stored fingerprint is not ``base``'s is refused, ``BaseMismatchError``). Raises
+    ValueError (BudgetError, NonFiniteError, BaseMismatchError) with a one-line message.
     """
     total, per_epoch = plan_run(base, cfg, data_latents)
     began = time.monotonic()
@@ -136,7 +138,8 @@ def run_esd(
     student, names = prepare_student(teacher, cfg.method)
     params = [p for n, p in student.named_parameters() if n in set(names)]
     optimizer = torch.optim.Adam(params, lr=cfg.lr)
-    state = resume_state(run, cfg, student, optimizer) if resume else None
+    where = base.source or (base_ref or {}).get("name")
+    state = resume_state(run, cfg, student, optimizer, base.fingerprint, where) if resume else None
     history = LossHistory.from_state(state) if state else LossHistory()
     step = first = state["total_iter"] if state else 0
     trainable = sum(p.numel() for p in params)
@@ -155,7 +158,7 @@ def run_esd(
     except PreparationStopped:
         status("stopped while preparing x_t: no step taken, nothing saved")
         return result(stopped=True)
-    ref = {**(base_ref or {}), "fingerprint": fingerprint(teacher)}
+    ref = {**(base_ref or {}), "fingerprint": base.fingerprint()}  # the teacher's weights
     salad = base.info.get("salad_options")  # a SALAD base: the run is also a SALAD model
     save = make_saver(run, student, names, cfg, ref, optimizer, total, salad)
     status(f"training {len(params)} tensors ({trainable:,} scalars), {total} steps")

@@ -1,19 +1,15 @@
-"""Which weights ESD trains: the frozen teacher, the student copy and the base's fingerprint.
+"""Which weights ESD trains: the frozen teacher and the student copy.
 
 The method (``esd-x``: cross-attention only, ``esd-u``: everything but cross-attention, ``full``)
-picks the student's trainable parameters; an empty selection is an error, never a no-op.
+picks the student's trainable parameters; an empty selection is an error, never a no-op. The
+base's fingerprint, stored in every run checkpoint, is ``esd.models.fingerprint``'s.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
-
-import torch
 
 from esd.models.bundled.denoiser import LatentDenoiser, select_parameters
-
-FINGERPRINT_CHARS = 16  # hex digits of the SHA-256 kept as a base model's fingerprint
 
 
 def prepare_student(teacher: LatentDenoiser, method: str) -> tuple[LatentDenoiser, list[str]]:
@@ -32,12 +28,3 @@ def prepare_student(teacher: LatentDenoiser, method: str) -> tuple[LatentDenoise
 def freeze(model: LatentDenoiser) -> LatentDenoiser:
     """The teacher: eval mode, no gradients."""
     return model.eval().requires_grad_(False)
-
-
-def fingerprint(model: torch.nn.Module) -> str:
-    """Short SHA-256 of a model's parameters (identifies the base an ESD run started from)."""
-    digest = hashlib.sha256()
-    for name, tensor in sorted(model.state_dict().items()):
-        digest.update(name.encode())
-        digest.update(tensor.detach().float().cpu().numpy().tobytes())
-    return digest.hexdigest()[:FINGERPRINT_CHARS]

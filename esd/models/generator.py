@@ -51,6 +51,7 @@ from esd.models.bundled.family import BUNDLED
 from esd.models.bundled.vae import LATENT_REDUCTION
 from esd.models.diffusion import DDIMStep, NoiseSchedule, ddim_sample
 from esd.models.family import ModelFamily, SamplerPreset
+from esd.models.fingerprint import check_base, fingerprint
 from esd.models.salad.family import SALAD
 from esd.models.salad.folder import load_salad_model
 from esd.models.text.batch import TextBatch
@@ -144,11 +145,21 @@ class MotionGenerator:
         self.text_encoder = text_encoder
         self.device = device
         self.info = info or {}
+        self.source: Path | None = None  # the checkpoint file (set by from_checkpoint)
+        self._fingerprint: tuple[torch.nn.Module, str] | None = None  # (denoiser, its print)
 
     @property
     def sampler(self) -> SamplerPreset:
         """The family's default guidance scale and DDIM steps."""
         return self.family.sampler
+
+    def fingerprint(self) -> str:
+        """``esd.models.fingerprint.fingerprint`` of the denoiser, computed once per denoiser
+        object (a loaded base is shared read-only; ``with_denoiser`` copies compute their own)."""
+        cached = self._fingerprint
+        if cached is None or cached[0] is not self.denoiser:
+            cached = self._fingerprint = (self.denoiser, fingerprint(self.denoiser))
+        return cached[1]
 
     # --- construction -------------------------------------------------------------------------
 
@@ -166,6 +177,10 @@ class MotionGenerator:
         whose base is then loaded too. ``text_encoder`` is used when it suits the model's family
         (MiniLM for the bundled family, CLIP for SALAD's), else the family's own is loaded;
         SALAD's CLIP comes from ``clip_path`` (default ``{checkpoints_dir}/clip-vit-base-patch32``).
+
+        An ESD run is refused (``BaseMismatchError``, one line naming the run and both
+        fingerprints) when the base found now is not the one it was trained from; a run
+        checkpoint without a stored fingerprint (an old one) is put on its base unchecked.
         """
         device = pick_device(device)
         paths = ck.resolve_model(name, checkpoints_dir)
@@ -187,10 +202,12 @@ class MotionGenerator:
                     base_ref["name"], base_ref.get("ckpt"), checkpoints_dir, device,
                     text_encoder, clip_path,
                 )  # fmt: skip
+                check_base(name, base_ref, base.fingerprint, base.source or base_ref["name"])
                 generator = base.with_denoiser(apply_denoiser_overlay(base.denoiser, payload))
             else:
                 generator = _rebuild(cls, name, payload, device, text_encoder, clip_dir)
         generator.info["name"] = name
+        generator.source = file
         return generator
 
     @classmethod

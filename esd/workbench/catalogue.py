@@ -11,6 +11,11 @@ Every family is listed and loaded alike (``ModelInfo.family`` / ``text_encoder``
 folder is described from its opt.txt and epoch, with a missing VAE, ``meta`` statistics or CLIP
 folder as its error (``esd.workbench.families``); SALAD's CLIP comes from ``clip_path``.
 
+A run is put only on the base it was trained from: a run whose stored base fingerprint
+(``esd.models.fingerprint``) is not the base's found now (e.g. a base written later under the
+same name) is listed as broken with the one line naming both fingerprints, never offered, and
+refused when loaded; a run checkpoint without a fingerprint (an old one) is not checked.
+
 One lock per cache, so a long load (a model) blocks only who needs that cache: the page's
 model list and status stay responsive.
 """
@@ -32,6 +37,7 @@ from esd.common.errors import one_line
 from esd.evaluation.instruments import METRICS_NAME, output_dir
 from esd.models import checkpoints as ck
 from esd.models.bundled.denoiser import LatentDenoiser
+from esd.models.fingerprint import base_mismatch, check_base, file_fingerprint, stored_fingerprint
 from esd.models.generator import MotionGenerator, apply_denoiser_overlay, shared_text_encoder
 from esd.models.text.clip import CLIP_FOLDER
 from esd.models.text.minilm import TextEncoder
@@ -70,6 +76,7 @@ class ModelInfo:
     text_encoder: str = ck.FAMILY_TEXT_ENCODERS["bundled"]  # what the family conditions on
     status: str = ""  # a run's state (esd.workbench.run_status: trained, incomplete, ...)
     status_note: str = ""  # one line explaining the state ('' for a plain trained run)
+    base_ref: dict[str, Any] = field(default_factory=dict)  # a run's {"name", "ckpt", ...}
 
     @property
     def usable(self) -> bool:
@@ -82,7 +89,7 @@ class TrainedModel:
     """The student of the last finished or stopped training job (no longer trained)."""
 
     run_name: str
-    base_ref: dict[str, Any]  # {"name", "ckpt"} of its base model
+    base_ref: dict[str, Any]  # {"name", "ckpt", "fingerprint"} of its base model
     denoiser: LatentDenoiser
 
 
@@ -119,7 +126,9 @@ def _describe_payload(entry: ck.ModelEntry, payload: dict[str, Any]) -> dict[str
         request = read_json(entry.paths.root / REQUEST_FILE) or {}
         if "related" in request:
             settings["related"] = list(request["related"])
-        base = (payload.get("base") or {}).get("name")
+        base_ref = dict(payload.get("base") or {})
+        state["base_ref"] = base_ref
+        base = base_ref.get("name")
     else:
         settings, base = dict(options), None
         settings.update(
@@ -241,7 +250,25 @@ class ModelCatalogue:
             broken = {"status": BROKEN, "status_note": one_line(err)} if entry.kind == "esd" else {}
             return ModelInfo(**common, error=one_line(err), **broken)
         common.update(family=fields.pop("family"), text_encoder=fields.pop("text_encoder"))
+        if entry.kind == "esd" and fields.get("status") in USABLE:
+            problem = self._base_problem(entry.name, fields.get("base_ref") or {})
+            if problem is not None:
+                fields.update(status=BROKEN, status_note=problem)
         return ModelInfo(**common, **copy.deepcopy(fields), metrics=metrics)
+
+    def _base_problem(self, run: str, base_ref: dict[str, Any]) -> str | None:
+        """The line saying that ``run`` was trained on another base than the one its
+        reference resolves to now (None: the same one, an old checkpoint without a
+        fingerprint, or a base that cannot be read: that is said when the run is loaded).
+        The base's fingerprint is read from its file, once per version of the file."""
+        if stored_fingerprint(base_ref) is None or not base_ref.get("name"):
+            return None
+        try:
+            paths = ck.resolve_model(str(base_ref["name"]), self.checkpoints_dir)
+            file = ck.resolve_checkpoint(paths, base_ref.get("ckpt"))
+            return base_mismatch(run, base_ref, lambda: file_fingerprint(file), file)
+        except (ValueError, OSError):
+            return None
 
     def usable_info(self, name: str) -> ModelInfo:
         """The ModelInfo of ``name``; WorkbenchError in one line when it cannot be used (a
@@ -321,6 +348,8 @@ class ModelCatalogue:
                 if not base_ref.get("name"):
                     raise WorkbenchError(f"{file} does not name its base model; retrain the run")
                 base = self.base_generator(base_ref["name"], base_ref.get("ckpt"))
+                where = base.source or base_ref["name"]
+                check_base(run_name, base_ref, base.fingerprint, where)  # a base changed since
                 erased = base.with_denoiser(apply_denoiser_overlay(base.denoiser, payload))
                 self._runs[key] = (erased, base_ref)
                 while len(self._runs) > RUN_CACHE:
@@ -363,4 +392,5 @@ class ModelCatalogue:
         if last is None:
             raise WorkbenchError("no unlearned model yet: train one, or pick a saved run")
         base = self.base_generator(last.base_ref["name"], last.base_ref.get("ckpt"))
+        check_base(last.run_name, last.base_ref, base.fingerprint, base.source or "its name")
         return base.with_denoiser(last.denoiser), f"{last.run_name} (in memory)", last.base_ref

@@ -138,7 +138,8 @@ class TrainingTask:
         )
         if result.checkpoint is None:  # stopped before a step: nothing worth keeping
             return self.nothing_saved("stopped before the first step; nothing was saved")
-        self.models.remember(TrainedModel(self.run.name, self.base_ref, result.student))
+        trained_on = {**self.base_ref, "fingerprint": generator.fingerprint()}
+        self.models.remember(TrainedModel(self.run.name, trained_on, result.student))
         verb = "stopped" if result.stopped else "finished"
         message = f"{verb} at step {result.steps_done}/{result.total_steps}: {result.checkpoint}"
         self.log(message)
