@@ -454,6 +454,9 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], Path]:
     """Choose the evaluator and check its quick parts (a bad model, file or flag is one line
     alone), say which is used in one line, then evaluate with it."""
     model = describe_model(args.name, args.ckpt, args.checkpoints_dir)
+    names = [args.name, None if args.no_baseline else args.baseline_name]
+    for line in ck.shadow_notes(names, args.checkpoints_dir):  # hiding a bundled model
+        CONSOLE.print(line, soft_wrap=True, markup=False)
     choice: EvaluatorChoice = choose_evaluator(
         args.evaluator, args.checkpoints_dir, args.glove_dir, args.data_root
     )

@@ -98,7 +98,10 @@ def check_text_width(generator: MotionGenerator) -> None:
 
 
 def load_generator(args: argparse.Namespace) -> MotionGenerator:
-    """The model ``--name`` (any family), its text encoder checked against its denoiser."""
+    """The model ``--name`` (any family), its text encoder checked against its denoiser; a
+    checkpoints-folder model (or a run's base) hiding a bundled one is said in one line."""
+    for line in ck.shadow_notes(args.name, args.checkpoints_dir):
+        CONSOLE.print(line, soft_wrap=True, markup=False)
     generator = MotionGenerator.from_checkpoint(
         args.name, args.ckpt, args.checkpoints_dir, args.device, clip_path=args.clip_path
     )

@@ -4,7 +4,8 @@ A tiny ESD run is trained on base A; A is then replaced by a copy with one weigh
 saved under the same name (what ``python -m esd.pretrain base`` does to the bundled model's
 name). The overlay load, a resume, the workbench list, its exports and comparisons refuse the run
 with one line naming it and both fingerprints; the same base passes; a checkpoint without a
-stored fingerprint (an old one) loads unchecked.
+stored fingerprint (an old one) loads unchecked; a checkpoints model named like a bundled one
+says that it shadows it (library, commands, model list).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from esd import evaluate as evaluate_cli
 from esd import generate as generate_cli
 from esd import train as train_cli
 from esd.common.files import atomic_save
@@ -31,7 +33,7 @@ from esd.models.fingerprint import (
 )
 from esd.models.generator import MotionGenerator
 from esd.models.salad.folder import read_state
-from esd.workbench.presentation import MODEL_HEADERS, model_rows
+from esd.workbench.presentation import MODEL_HEADERS, SHADOW_TEXT, model_rows
 from esd.workbench.service import Workbench
 from esd.workbench.user_input import WorkbenchError
 from tests.tiny import tiny_generator, write_tiny_base
@@ -274,3 +276,52 @@ def test_the_catalogue_refuses_a_run_whose_base_changed_after_listing(
     change_base(checkpoints, BASE)
     with pytest.raises(WorkbenchError, match=r"run .* has fingerprint"):
         bench.export_checkpoint(RUN)
+
+
+# --- shadowing ----------------------------------------------------------------------------------
+
+
+def test_a_checkpoints_model_named_like_a_bundled_one_shadows_it(tmp_path, text_encoder) -> None:
+    folder = tmp_path / "checkpoints"
+    assert ck.shadow_notes(ck.BASE_MODEL_NAME, folder) == []
+    write_tiny_base(folder, text_encoder)  # under the bundled model's name
+    write_tiny_base(folder, text_encoder, BASE)
+    notes = ck.shadow_notes(ck.BASE_MODEL_NAME, folder)
+    own = ck.run_paths(folder, ck.BASE_MODEL_NAME).root
+    assert notes == [
+        f"{own} shadows the bundled model of the same name "
+        f"({ck.ASSETS_DIR / ck.BASE_MODEL_NAME} is not used)"
+    ]
+    assert ck.shadow_notes(BASE, folder) == [] and ck.shadows_bundled(ck.BASE_MODEL_NAME, folder)
+    run = ck.run_paths(folder, f"{ck.BASE_MODEL_NAME}_ESD_x")
+    ck.save_checkpoint({"kind": "esd", "denoiser": {}, "base": {"name": ck.BASE_MODEL_NAME}},
+                       run.latest)  # fmt: skip
+    assert ck.shadow_notes(run.name, folder) == notes  # a run: its base's
+    entries = {e.name: e for e in ck.list_models(folder)}
+    assert entries[ck.BASE_MODEL_NAME].shadows and not entries[BASE].shadows
+    assert not any(e.shadows for e in ck.list_models(tmp_path / "none"))
+
+
+def test_the_commands_and_the_model_list_say_a_model_is_shadowed(
+    tmp_path, text_encoder, capsys
+) -> None:
+    generator_module._SHARED_TEXT_ENCODERS["cpu"] = text_encoder
+    folder = tmp_path / "checkpoints"
+    write_tiny_base(folder, text_encoder)
+    line = f"{ck.run_paths(folder, ck.BASE_MODEL_NAME).root} shadows the bundled model"
+    argv = ["--checkpoints_dir", str(folder), "--device", "cpu"]
+    generate_cli.main([*argv, "--prompt", "a person kicking", "--steps", "10",
+                       "--out", str(tmp_path / "x.npy")])  # fmt: skip
+    assert line in printed(capsys)
+    train_cli.main([*argv, "--target_concept", "a person kicking", "--iterations", "1",
+                    "--trajectories", "2", "--ddim_steps", "10", "--batch_size", "8"])  # fmt: skip
+    assert line in printed(capsys)
+    with pytest.raises(SystemExit):  # the shadow line comes before the evaluator is needed
+        evaluate_cli.main([*argv, "--name", f"{ck.BASE_MODEL_NAME}_ESD_a_person_kicking",
+                           "--evaluator", str(tmp_path / "missing.tar")])  # fmt: skip
+    assert line in printed(capsys)
+    wb = Workbench(folder, tmp_path / "outputs", "cpu", text_encoder)
+    infos = {i.name: i for i in wb.list_models()}
+    assert infos[ck.BASE_MODEL_NAME].shadows
+    rows = {r[0]: dict(zip(MODEL_HEADERS, r)) for r in model_rows(list(infos.values()))}
+    assert SHADOW_TEXT in rows[ck.BASE_MODEL_NAME]["status"]

@@ -242,7 +242,8 @@ def test_the_model_list_shows_the_run_with_its_settings(bench, trained) -> None:
     assert len(rows[RUN]) == len(MODEL_HEADERS)
     assert rows[RUN]["status"] == "✓ trained" and rows[RUN]["base"] == BASE
     assert rows[RUN]["concept"] == "a person kicking" and rows[RUN]["method"] == "esd-x"
-    assert rows[RUN]["steps"] == "6" and rows[BASE]["status"] == "base model"
+    assert rows[RUN]["steps"] == "6" and infos[BASE].shadows  # named like the bundled model
+    assert rows[BASE]["status"] == "base model · shadows the bundled model of the same name"
     assert default_base_model(bench.base_model_names()) == BASE
     assert default_base_model(["other", "x"]) == "other" and default_base_model([]) is None
 

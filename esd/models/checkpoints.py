@@ -9,7 +9,9 @@ Layout (as the seed project):
         logs/train.log
         evaluation/REPORT.md, metrics.json
 
-A model NAME resolves to ``checkpoints/t2m/NAME`` first, then to the bundled ``assets/NAME``.
+A model NAME resolves to ``checkpoints/t2m/NAME`` first, then to the bundled ``assets/NAME``:
+a checkpoints-folder model named like a bundled one shadows it (``shadows_bundled``,
+``shadow_notes``: the fact; the commands print it, the workbench shows it).
 
 Checkpoint files are ``torch.save`` dicts of tensors and plain values with a ``format`` tag and a
 ``kind`` ("base", "esd" or "evaluator"); they are written to a temporary file and renamed (atomic)
@@ -23,7 +25,7 @@ to its base's family.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -241,6 +243,7 @@ class ModelEntry:
     bundled: bool
     family: str = "bundled"  # "bundled" or "salad" (an ESD run: its base's)
     text_encoder: str = FAMILY_TEXT_ENCODERS["bundled"]  # what the family conditions on
+    shadows: bool = False  # a checkpoints-folder model hiding the bundled model of its name
 
 
 def _folder_kind(paths: RunPaths) -> str | None:
@@ -295,7 +298,8 @@ def folder_family(paths: RunPaths, checkpoints_dir: str | Path | None = None) ->
 
 def _entry(name: str, paths: RunPaths, kind: str, bundled: bool) -> ModelEntry:
     family = "bundled" if bundled else folder_family(paths)
-    return ModelEntry(name, paths, kind, bundled, family, FAMILY_TEXT_ENCODERS[family])
+    shadows = not bundled and _folder_kind(RunPaths(ASSETS_DIR / name)) is not None
+    return ModelEntry(name, paths, kind, bundled, family, FAMILY_TEXT_ENCODERS[family], shadows)
 
 
 def list_models(checkpoints_dir: str | Path = DEFAULT_CHECKPOINTS_DIR) -> list[ModelEntry]:
@@ -324,6 +328,48 @@ def resolve_model(name: str, checkpoints_dir: str | Path = DEFAULT_CHECKPOINTS_D
         f"unknown model {name!r}: no {Path(checkpoints_dir) / DATASET_NAME / name}/model/ and no "
         f"bundled assets/{name}; available models: {available}"
     )
+
+
+def shadows_bundled(name: str, checkpoints_dir: str | Path = DEFAULT_CHECKPOINTS_DIR) -> bool:
+    """Whether model ``name`` of ``checkpoints_dir`` hides the bundled ``assets/NAME`` (both
+    folders hold a model; ``resolve_model`` picks the checkpoints folder's)."""
+    own = run_paths(checkpoints_dir, name)
+    bundled = RunPaths(ASSETS_DIR / name)
+    return _folder_kind(own) is not None and _folder_kind(bundled) is not None
+
+
+def shadow_notes(
+    names: str | Sequence[str | None], checkpoints_dir: str | Path = DEFAULT_CHECKPOINTS_DIR
+) -> list[str]:
+    """One line per model that loading ``names`` uses and that shadows a bundled model: each
+    name (None skipped) and, for an ESD run, its base (read from its latest.tar; unreadable:
+    not named). The commands print these lines; nothing is printed here."""
+    found: list[str] = []
+    for name in [names] if isinstance(names, str) else names:
+        if not name or not _plain_name(name) or name in found:
+            continue
+        found.append(name)
+        paths = run_paths(checkpoints_dir, name)
+        if _folder_kind(paths) == "esd":
+            try:
+                base = (load_raw(paths.latest, mmap=True).get("base") or {}).get("name")
+            except (CheckpointError, AttributeError):
+                base = None
+            if isinstance(base, str) and base not in found and _plain_name(base):
+                found.append(base)
+    return [
+        f"{run_paths(checkpoints_dir, n).root} shadows the bundled model of the same name "
+        f"({ASSETS_DIR / n} is not used)"
+        for n in found
+        if shadows_bundled(n, checkpoints_dir)
+    ]
+
+
+def _plain_name(name: str) -> bool:
+    try:
+        return bool(validate_name(name))
+    except ValueError:
+        return False
 
 
 def default_checkpoint(paths: RunPaths) -> Path:

@@ -14,7 +14,8 @@ folder as its error (``esd.workbench.families``); SALAD's CLIP comes from ``clip
 A run is put only on the base it was trained from: a run whose stored base fingerprint
 (``esd.models.fingerprint``) is not the base's found now (e.g. a base written later under the
 same name) is listed as broken with the one line naming both fingerprints, never offered, and
-refused when loaded; a run checkpoint without a fingerprint (an old one) is not checked.
+refused when loaded; a run checkpoint without a fingerprint (an old one) is not checked. A
+checkpoints-folder model named like a bundled one says that it shadows it (``ModelInfo.shadows``).
 
 One lock per cache, so a long load (a model) blocks only who needs that cache: the page's
 model list and status stay responsive.
@@ -77,6 +78,7 @@ class ModelInfo:
     status: str = ""  # a run's state (esd.workbench.run_status: trained, incomplete, ...)
     status_note: str = ""  # one line explaining the state ('' for a plain trained run)
     base_ref: dict[str, Any] = field(default_factory=dict)  # a run's {"name", "ckpt", ...}
+    shadows: bool = False  # a checkpoints-folder model hiding the bundled one of its name
 
     @property
     def usable(self) -> bool:
@@ -239,7 +241,7 @@ class ModelCatalogue:
     def info(self, entry: ck.ModelEntry) -> ModelInfo:
         """The ModelInfo of a listed model (``error`` set when its checkpoint is unreadable)."""
         common = {"name": entry.name, "kind": entry.kind, "bundled": entry.bundled}
-        common.update(path=str(entry.paths.root), family=entry.family)
+        common.update(path=str(entry.paths.root), family=entry.family, shadows=entry.shadows)
         common["text_encoder"] = entry.text_encoder
         try:
             fields = self._describe(entry)

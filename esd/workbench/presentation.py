@@ -33,6 +33,7 @@ VERDICT_WORDS = {  # words the evaluation engine may use -> what the page shows
     "inconclusive": INCONCLUSIVE, "unknown": INCONCLUSIVE,
     "n/a": NO_VERDICT, "none": NO_VERDICT,
 }  # fmt: skip
+SHADOW_TEXT = "shadows the bundled model of the same name"  # a checkpoints model named so
 RUN_MARKERS = {  # run status -> marker in the model list
     "trained": "✓ trained", "incomplete": "◐ incomplete", "training": "▶ training",
     "broken": "✗ broken", "failed": "✗ failed",
@@ -186,11 +187,14 @@ def _cell(value: Any) -> str:
 
 
 def status_text(info: ModelInfo) -> str:
-    """The marker of a model in the list: a run's state and why; "base model" (or refused)."""
+    """The marker of a model in the list: a run's state and why; "base model" (or refused),
+    and that it shadows the bundled model of its name when it does."""
     if info.kind != "esd":
-        return "✗ refused" if info.error else "base model" + (" (bundled)" if info.bundled else "")
+        text = "✗ refused" if info.error else "base model" + (" (bundled)" if info.bundled else "")
+        return f"{text} · {SHADOW_TEXT}" if info.shadows else text
     marker = RUN_MARKERS.get(info.status, info.status)
-    return f"{marker}: {info.status_note}" if info.status_note else marker
+    text = f"{marker}: {info.status_note}" if info.status_note else marker
+    return f"{text} · {SHADOW_TEXT}" if info.shadows else text
 
 
 def model_rows(infos: Sequence[ModelInfo]) -> list[list[str]]:
