@@ -151,8 +151,9 @@ def test_parameterisations_round_trip() -> None:
 def test_v_and_eps_distances_differ_by_one_plus_inverse_snr(kind: str) -> None:
     """At fixed x_t: ||v_a - v_b||^2 = ||eps_a - eps_b||^2 (1 + 1/SNR_t), SNR = abar / (1 - abar)
     (the weighting that turns ESD's v-loss into its eps-loss). SNR from alpha_bar in float64.
-    Mutant killed: eps_from_v with alpha and sigma swapped (a sign error keeps distances: the
-    round trip above kills that one)."""
+    The gap itself is eps_a - eps_b = sqrt(abar_t) (v_a - v_b), sign included (distances alone
+    cannot see a sign). Mutants killed: eps_from_v with alpha and sigma swapped, and with a
+    minus sign (eps = sigma x_t - alpha v)."""
     schedule = D.NoiseSchedule(kind=kind)
     t = torch.tensor([0, 10, 250, 500, 750, 990])
     x_t = noise(10, (len(t), N, C))
@@ -161,6 +162,8 @@ def test_v_and_eps_distances_differ_by_one_plus_inverse_snr(kind: str) -> None:
     abar = schedule.alphas_cumprod[t].double()
     ratio = ((v_a - v_b) ** 2).sum((1, 2)).double() / (eps_gap**2).sum((1, 2)).double()
     torch.testing.assert_close(ratio, 1 + (1 - abar) / abar, rtol=1e-4, atol=0)
+    slope = abar.sqrt()[:, None, None]  # (B, 1, 1)
+    torch.testing.assert_close(eps_gap.double(), slope * (v_a - v_b).double(), rtol=0, atol=1e-5)
 
 
 def test_classifier_free_guidance() -> None:
