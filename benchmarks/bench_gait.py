@@ -1,0 +1,186 @@
+"""Do walks step, jumps leave the floor and kicks rise? Issue 14's gait targets, measured.
+
+Per clip (``esd.evaluation.gait``; joints (T, 22, 3), metres, y up, 20 fps):
+
+* supporting-foot speed: the lower toe on each frame, its horizontal speed, median over frames
+  (cm/s; target <= 5, no glide);
+* ankle lift: each ankle's highest point above its own lowest, the smaller of the two (cm;
+  target >= 8);
+* pelvis speed (m/s) and HumanML3D's foot speed at detected contacts (cm/s, the older number);
+* jump clearance: the lower toe's largest height above its own lowest point (cm; a jump leaves
+  the floor when >= 5);
+* kick height: the highest toe above the clip's floor (m; target >= 0.4).
+
+Every number is the mean over clips with a 95% bootstrap interval, then the share of clips that
+meet the target with a 95% Wilson interval.
+
+``generated``: the base model's motions: "a person walks forward" (``--samples`` seeds,
+``--seconds`` long), the walk, jump and kick families (each concept's canonical prompt and the
+captions of single-concept test clips, ``esd.evaluation.plan.concept_block``, their lengths).
+``folder``: the clips of a HumanML3D-layout folder that ``labels.json`` labels with
+``--concept`` (real takes whole; corpus clips only when they hold one segment, cut to it).
+
+Usage:
+    python benchmarks/bench_gait.py generated [--name NAME] [--samples 32] [--steps 50]
+    python benchmarks/bench_gait.py folder /tmp/bandai_h3d --concept walk [--ids FILE]
+    python benchmarks/bench_gait.py folder /tmp/corpus_small --concept walk
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+
+if __package__ in (None, ""):  # run as a script: make the project root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from esd.corpus.stats import contact_skate
+from esd.evaluation import gait
+from esd.evaluation.gait import Summary, summarise
+from esd.motion.features import joints_to_features
+from esd.motion.humanml3d import JOINTS_DIR, LABELS_FILE, read_npy
+
+MIN_ACTION_FRAMES = 10  # shorter corpus segments are skipped
+
+# name -> (per-clip function, unit, digits, target, target is a lower bound)
+Measure = tuple[Callable[[np.ndarray], float], str, int, float | None, bool]
+WALK: dict[str, Measure] = {
+    "supporting-foot speed": (
+        gait.support_speed_cm_s, "cm/s", 1, gait.SUPPORT_SPEED_MAX_CM_S, False,
+    ),
+    "ankle lift (lower ankle)": (gait.ankle_lift_cm, "cm", 1, gait.ANKLE_LIFT_MIN_CM, True),
+    "pelvis speed": (gait.pelvis_speed_m_s, "m/s", 2, None, True),
+    "foot speed at contacts": (
+        lambda j: 100 * contact_skate(j, joints_to_features(j)), "cm/s", 1, None, True,
+    ),
+}  # fmt: skip
+JUMP: dict[str, Measure] = {
+    "jump clearance": (gait.jump_clearance_cm, "cm", 1, gait.JUMP_CLEARANCE_MIN_CM, True),
+}
+KICK: dict[str, Measure] = {
+    "kick foot height": (gait.kick_height_m, "m", 2, gait.KICK_HEIGHT_MIN_M, True),
+}
+BY_CONCEPT = {"walk": WALK, "jump": JUMP, "kick": KICK}
+
+
+def measure_clips(
+    label: str, clips: Iterable[np.ndarray], measures: dict[str, Measure]
+) -> dict[str, Summary]:
+    """Every measure over the clips (each (T, 22, 3)), printed one line each; the summaries."""
+    clips = list(clips)
+    out = {}
+    print(f"{label} ({len(clips)} clips):", flush=True)
+    for name, (fn, unit, digits, target, at_least) in measures.items():
+        summary = summarise([fn(c) for c in clips], target, at_least, name=f"{label}/{name}")
+        bound = "" if target is None else f"  (target {'>=' if at_least else '<='} {target} {unit})"
+        print(f"  {name:26s} {summary.line(unit, digits)}{bound}", flush=True)
+        out[name] = summary
+    return out
+
+
+def action_frames(joints: np.ndarray, entry: dict) -> np.ndarray | None:
+    """A real take whole; a single-segment corpus clip cut to its segment; else None."""
+    segments = entry.get("segments")
+    if segments is None:
+        return joints
+    if len(segments) != 1:
+        return None
+    start, end = segments[0]["start"], segments[0]["end"]
+    return joints[start:end] if end - start >= MIN_ACTION_FRAMES else None
+
+
+def folder_clips(root: Path, concept: str, ids: set[str] | None) -> list[np.ndarray]:
+    """Joints (T, 22, 3) of the clips of ``root`` labelled ``concept`` (and in ``ids``)."""
+    labels = json.loads((root / LABELS_FILE).read_text())
+    clips = []
+    for clip_id, entry in sorted(labels.items()):
+        path = root / JOINTS_DIR / f"{clip_id}.npy"
+        if concept not in entry.get("concepts", []) or not path.is_file():
+            continue
+        if ids is not None and clip_id not in ids:
+            continue
+        joints = action_frames(np.asarray(read_npy(path), dtype=np.float64), entry)
+        if joints is not None and len(joints) >= 2:
+            clips.append(joints)
+    return clips
+
+
+def generated(args: argparse.Namespace) -> dict[str, dict[str, Summary]]:
+    from esd.evaluation import instruments as cli
+    from esd.evaluation.plan import concept_block, place_concept
+    from esd.models import checkpoints as ck
+    from esd.models.generator import MotionGenerator, shared_text_encoder
+    from esd.motion.concepts import CONCEPTS
+
+    began = time.perf_counter()
+    checkpoints = args.checkpoints_dir or str(ck.DEFAULT_CHECKPOINTS_DIR)
+    context, _ = cli.load_context(checkpoints)
+    model = MotionGenerator.from_checkpoint(
+        args.name or ck.BASE_MODEL_NAME, None, checkpoints, "cpu", shared_text_encoder()
+    )
+
+    def crop(gen) -> list[np.ndarray]:
+        return [gen.joints[i, :n].astype(np.float64) for i, n in enumerate(gen.lengths)]
+
+    results = {}
+    prompt = "a person walks forward"
+    gen = model.generate([prompt] * args.samples, seconds=args.seconds, seed=args.seed,
+                         num_steps=args.steps)  # fmt: skip
+    results[prompt] = measure_clips(f'generated "{prompt}", {args.seconds:g} s', crop(gen), WALK)
+    prompts_by_name = {c.name: c.prompt for c in CONCEPTS}
+    for k, (concept, measures) in enumerate(BY_CONCEPT.items()):
+        target = place_concept(context.recogniser, prompts_by_name[concept])
+        block = concept_block(context.reference, target, args.samples, args.seed, 10 + k,
+                              heldout=False)  # fmt: skip
+        gen = model.generate(list(block.prompts), lengths=list(block.lengths), seed=block.seed,
+                             num_steps=args.steps)  # fmt: skip
+        label = f"generated {concept} family (canonical prompt + test captions)"
+        results[f"{concept} family"] = measure_clips(label, crop(gen), measures)
+    print(f"({time.perf_counter() - began:.0f} s, {args.steps} DDIM steps)")
+    return results
+
+
+def folder(args: argparse.Namespace) -> dict[str, dict[str, Summary]]:
+    ids = set(args.ids.read_text().split()) if args.ids else None
+    clips = folder_clips(args.data_root, args.concept, ids)
+    if not clips:
+        raise SystemExit(f"no clip of {args.data_root} is labelled {args.concept!r}")
+    label = f"{args.data_root} {args.concept}" + (f" (ids of {args.ids})" if args.ids else "")
+    return {args.concept: measure_clips(label, clips, BY_CONCEPT[args.concept])}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    gen = sub.add_parser("generated", help="the base model's walks, jumps and kicks")
+    gen.add_argument("--name", help="base model (default: the bundled one)")
+    gen.add_argument("--checkpoints_dir")
+    gen.add_argument("--samples", type=int, default=32, help="clips per prompt set")
+    gen.add_argument("--steps", type=int, default=50, help="DDIM steps")
+    gen.add_argument("--seconds", type=float, default=4.0, help="length of the walk prompt")
+    gen.add_argument("--seed", type=int, default=0)
+    fol = sub.add_parser("folder", help="clips of a HumanML3D-layout folder with labels.json")
+    fol.add_argument("data_root", type=Path)
+    fol.add_argument("--concept", choices=sorted(BY_CONCEPT), default="walk")
+    fol.add_argument("--ids", type=Path, help="only the clip ids listed in this file")
+    for p in (gen, fol):
+        p.add_argument("--json", type=Path, help="write the summaries here")
+    args = parser.parse_args()
+    results = generated(args) if args.command == "generated" else folder(args)
+    if args.json:
+        from dataclasses import asdict
+
+        from esd.common.files import atomic_write
+
+        payload = {k: {m: asdict(s) for m, s in v.items()} for k, v in results.items()}
+        atomic_write(args.json, json.dumps(payload, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
