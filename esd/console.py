@@ -25,7 +25,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-CONSOLE = Console(stderr=True, highlight=False)
+CONSOLE = Console(stderr=True, highlight=False)  # progress, warnings and the one error line
+NOTICES = Console(highlight=False)  # stdout: facts about what a command uses (never an error)
 EXIT_USAGE = 2  # exit status for bad input, as argparse uses
 PLAIN_EVERY_S = 30.0  # seconds between progress lines when the output is not a terminal
 
@@ -71,6 +72,12 @@ def plain_warnings() -> None:
         CONSOLE.print(f"warning: {message}", style="yellow", soft_wrap=True, markup=False)
 
     warnings.showwarning = show
+
+
+def notice(line: str) -> None:
+    """Print a fact about what the command uses (e.g. a model shadowing a bundled one) on
+    stdout, so that a later error stays the only line on stderr."""
+    NOTICES.print(line, soft_wrap=True, markup=False)
 
 
 def fail(message: str) -> NoReturn:

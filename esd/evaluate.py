@@ -57,7 +57,15 @@ from rich.progress import (
 
 from esd.common.errors import one_line
 from esd.common.runtime import DEVICE_CHOICES, pick_device
-from esd.console import CONSOLE, PLAIN_EVERY_S, fail, plain_warnings, positive_int, seed_int
+from esd.console import (
+    CONSOLE,
+    PLAIN_EVERY_S,
+    fail,
+    notice,
+    plain_warnings,
+    positive_int,
+    seed_int,
+)
 from esd.evaluation.context import EvalContext
 from esd.evaluation.instruments import (
     AUTO,
@@ -456,7 +464,7 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], Path]:
     model = describe_model(args.name, args.ckpt, args.checkpoints_dir)
     names = [args.name, None if args.no_baseline else args.baseline_name]
     for line in ck.shadow_notes(names, args.checkpoints_dir):  # hiding a bundled model
-        CONSOLE.print(line, soft_wrap=True, markup=False)
+        notice(line)
     choice: EvaluatorChoice = choose_evaluator(
         args.evaluator, args.checkpoints_dir, args.glove_dir, args.data_root
     )

@@ -24,7 +24,15 @@ import numpy as np
 
 from esd.common.files import atomic_save
 from esd.common.runtime import seed_everything
-from esd.console import CONSOLE, fail, plain_warnings, positive_float, positive_int, seed_int
+from esd.console import (
+    CONSOLE,
+    fail,
+    notice,
+    plain_warnings,
+    positive_float,
+    positive_int,
+    seed_int,
+)
 from esd.models import checkpoints as ck
 from esd.models.generator import FAMILIES, MotionGenerator, frames_from_seconds
 from esd.models.text.clip import CLIP_FOLDER, CLIP_NAME, ClipTextEncoder
@@ -101,7 +109,7 @@ def load_generator(args: argparse.Namespace) -> MotionGenerator:
     """The model ``--name`` (any family), its text encoder checked against its denoiser; a
     checkpoints-folder model (or a run's base) hiding a bundled one is said in one line."""
     for line in ck.shadow_notes(args.name, args.checkpoints_dir):
-        CONSOLE.print(line, soft_wrap=True, markup=False)
+        notice(line)
     generator = MotionGenerator.from_checkpoint(
         args.name, args.ckpt, args.checkpoints_dir, args.device, clip_path=args.clip_path
     )

@@ -38,6 +38,7 @@ from esd.console import (
     RunLog,
     StepProgress,
     fail,
+    notice,
     plain_warnings,
     positive_float,
     positive_int,
@@ -181,7 +182,7 @@ def train(args: argparse.Namespace) -> ESDResult:
     seed_everything(cfg.seed)
     base_paths = ck.resolve_model(args.name, args.checkpoints_dir)
     for line in ck.shadow_notes(args.name, args.checkpoints_dir):
-        CONSOLE.print(line, soft_wrap=True, markup=False)
+        notice(line)
     base, base_ref = load_base(args.name, args.checkpoints_dir, device, args.clip_path)
     cfg, clips_note = with_epoch_length(cfg, args, base.info)
     data_root = args.data_root or DEFAULT_DATA_ROOT

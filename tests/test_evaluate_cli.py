@@ -111,6 +111,7 @@ def test_esd_run_is_compared_with_its_base_and_reports_are_written(setup, tmp_pa
     out = tmp_path / "copy.json"
     metrics = run_ok(setup, "--name", RUN, "--json", str(out))
     assert metrics["model"]["name"] == RUN and metrics["model"]["kind"] == "esd"
+    assert metrics["evaluator"] == "bundled"  # --evaluator FILE: the bundled evaluator's layout
     assert metrics["baseline"]["name"] == BASE  # read from the ESD checkpoint
     assert set(metrics["verdicts"]) == {
         "efficacy",
