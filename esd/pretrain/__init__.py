@@ -7,5 +7,7 @@
 * ``base_stage``: the base model, VAE then denoiser, into ``checkpoints/t2m/NAME/``;
 * ``evaluator_stage``: the evaluator and its reference set of the test split;
 * ``bundle``: the trained base model and evaluator copied into ``assets/``;
+* ``salad_config``, ``salad_vae``, ``salad_denoiser``, ``salad_stage``: a reduced SALAD-family
+  model (presets, its two training loops, the stage writing SALAD's own folder layout);
 * ``cli``: the command line (flags, progress bars, messages).
 """
