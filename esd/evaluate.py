@@ -57,15 +57,7 @@ from rich.progress import (
 
 from esd.common.errors import one_line
 from esd.common.runtime import DEVICE_CHOICES, pick_device
-from esd.console import (
-    CONSOLE,
-    PLAIN_EVERY_S,
-    fail,
-    notice,
-    plain_warnings,
-    positive_int,
-    seed_int,
-)
+from esd.console import CONSOLE, PLAIN_EVERY_S, fail, notice, plain_warnings, positive_int, seed_int
 from esd.evaluation.context import EvalContext
 from esd.evaluation.instruments import (
     AUTO,
