@@ -17,6 +17,7 @@ import pytest
 import torch
 
 from esd.corpus.writer import write_corpus
+from esd.erasure.epochs import training_clips
 from esd.models import checkpoints as ck
 from esd.models.generator import MotionGenerator
 from esd.models.salad.denoiser import SaladDenoiser
@@ -206,6 +207,8 @@ def test_generates_and_erases_as_a_salad_model(trained, tmp_path) -> None:
     generator = MotionGenerator.from_checkpoint(NAME, checkpoints_dir=checkpoints, device="cpu",
                                                 clip_path=clip)  # fmt: skip
     assert generator.family.name == "salad"
+    clips = training_clips(NAME, generator.info, None)  # an epoch of ESD: the corpus's split
+    assert (clips.count, clips.source) == (40, f"recorded by the base {NAME}")
     out = generator.generate(["a person walks forward"], lengths=[40], num_steps=10)
     assert out.joints.shape == (1, 40, 22, 3) and np.isfinite(out.joints).all()
     train_main(["--name", NAME, "--checkpoints_dir", str(checkpoints), "--clip_path", str(clip),

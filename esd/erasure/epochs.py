@@ -10,7 +10,8 @@ from the chosen source (``esd.erasure.sources``). So one epoch is
 The number of training clips, in order of precedence (``training_clips``):
 
 1. ``--data_root`` given: the ids in its ``train.txt``;
-2. a base that records it (``train_clips`` in its checkpoint info);
+2. a base that records it (``train_clips`` in its checkpoint info, or in a SALAD-format base's
+   ``opt.txt``: ``python -m esd.pretrain salad`` writes it);
 3. SALAD's family (a HumanML3D model): ``HUMANML3D_TRAIN_CLIPS``;
 4. the bundled base (``esd.models.checkpoints.BASE_MODEL_NAME``): ``BUNDLED_TRAIN_CLIPS``.
 
@@ -57,7 +58,7 @@ def training_clips(
     if data_root is not None:
         ids = MotionFolder(data_root).split_ids("train")
         return TrainingClips(len(ids), f"{Path(data_root) / 'train.txt'}")
-    recorded = base_info.get(INFO_KEY)
+    recorded = base_info.get(INFO_KEY) or (base_info.get("salad_options") or {}).get(INFO_KEY)
     if isinstance(recorded, int) and recorded > 0:
         return TrainingClips(recorded, f"recorded by the base {base_name}")
     if base_info.get("salad_options") is not None:

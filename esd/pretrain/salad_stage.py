@@ -138,7 +138,8 @@ def train_salad(
         vae, train, captions, encoder, sizes, cfg, device, result, progress, stop
     )
     _write_meta(folders, folder, meta)
-    options = denoiser_options(folders, folder, sizes, cfg, encoder, len(train))
+    train_ids = len(folder.split_ids("train")[:max_clips])  # train.txt ids (sub-clips not counted)
+    options = denoiser_options(folders, folder, sizes, cfg, encoder, train_ids)
     write_salad_model(
         folders.model, denoiser, options, epochs(cfg.denoiser_steps, cfg.batch_size, len(train))
     )
