@@ -55,12 +55,15 @@ def main() -> None:
     p.add_argument("--config", default="small", choices=sorted(SALAD_PRESETS))
     for flag in ("vae_steps", "denoiser_steps", "batch_size", "vae_batch_size"):
         p.add_argument(f"--{flag}", type=int, default=getattr(SaladTrainConfig, flag))
+    for flag in ("vae_lr", "lr"):
+        p.add_argument(f"--{flag}", type=float, default=getattr(SaladTrainConfig, flag))
     p.add_argument("--threads", type=int, default=torch.get_num_threads())
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     cfg = SaladTrainConfig(
         vae_steps=args.vae_steps, denoiser_steps=args.denoiser_steps,
-        batch_size=args.batch_size, vae_batch_size=args.vae_batch_size,
+        batch_size=args.batch_size, vae_batch_size=args.vae_batch_size, vae_lr=args.vae_lr,
+        lr=args.lr,
     )  # fmt: skip
     folder, device = MotionFolder(args.data_root), torch.device("cpu")
     encoder = ClipTextEncoder(args.clip_path, device).load()
@@ -79,7 +82,7 @@ def main() -> None:
         minutes = (time.monotonic() - began) / 60
         vae = load_salad_model(folders.model).vae
     print(f"{args.data_root}, config {args.config} {result.sizes}, {args.threads} "
-          f"threads, {minutes:.1f} min in all")  # fmt: skip
+          f"threads, lr {cfg.vae_lr:g} / {cfg.lr:g}, {minutes:.1f} min")  # fmt: skip
     for stage, losses in (("VAE", result.vae_losses), ("denoiser", result.denoiser_losses)):
         first, last = np.mean(losses[:10]), np.mean(losses[-10:])
         print(f"  {stage}: {len(losses)} steps, {rate(stamps[stage]):.2f} steps/s, loss "

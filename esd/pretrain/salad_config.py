@@ -46,7 +46,8 @@ class SaladSizes:
 
 
 SALAD_PRESETS = {
-    # ~1/4 of the real denoiser's width: trains on the 2-core CPU in minutes
+    # half the real widths, 3 layers; on the 2-core CPU (1 thread, benchmarks/
+    # bench_salad_pretrain.py) the VAE did 4.1 steps/s (32 windows), the denoiser 2.0 (16 clips)
     "small": SaladSizes(vae_latent_dim=16, vae_extra_layers=1, model_dim=128, num_heads=4,
                         num_layers=3, ff_dim=512),
     # for tests: seconds per hundred steps
@@ -65,7 +66,9 @@ class SaladTrainConfig:
     vae_batch_size: int = 64  # windows per VAE step
     batch_size: int = 64  # clips per denoiser step
     window: int = 64  # VAE training window in frames (SALAD's window_size; a multiple of 4)
-    vae_lr: float = 2e-4  # VAE AdamW peak learning rate (SALAD's VAE lr)
+    # VAE AdamW peak lr: SALAD's 2e-4 is for ~50 epochs at batch 256; in 300 steps of 32 windows
+    # (600 corpus clips, "small") 1e-3 reached 29 cm val MPJPE where 2e-4 reached 49 cm
+    vae_lr: float = 1e-3
     lr: float = 5e-4  # denoiser AdamW peak learning rate (SALAD's denoiser lr)
     warmup_share: float = 0.05  # share of each stage's steps spent warming the lr up linearly
     vae_weight_decay: float = 0.0  # SALAD's VAE weight_decay
