@@ -15,7 +15,10 @@ per plan. Rows:
   is ceil(training clips / 128) iterations (the bundled base: 9,600 clips, 75 iterations);
 * ``2 concepts`` / ``4 concepts``: the documented recipe on several target concepts at once
   (100 iterations per concept, balanced batches), with the related concepts that are not
-  erased. Every target concept's rate is measured (prompts and held-out phrasings).
+  erased. Every target concept's rate is measured (prompts and held-out phrasings);
+* ``punch`` (punching alone) and ``2 concepts + variants`` (kick + punch with three punch kinds,
+  ``PUNCH_KINDS``, as ``--variants``): whether punching's shortfall in ``2 concepts`` comes from
+  the pairing or from the concept.
 
 Columns: wall seconds of the erasure (x_t preparation included), the 1-minute load average of
 the machine after it (other processes share the 2 cores), seconds per iteration, each target
@@ -75,6 +78,8 @@ KICK, PUNCH, JUMP, SQUAT = (
     f"a person {v}" for v in ("kicking", "punching", "jumping", "squatting")
 )
 LUNGE, THROW, SIT = "a person lunging", "a person throwing", "a person sitting down"
+# Punch kinds the corpus's captions name ("jabs", "uppercuts", "hook punch"), worded unlike them
+PUNCH_KINDS = ("a person throws jabs", "a person throws uppercuts", "a person throws hook punches")
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,12 @@ RECIPES: dict[str, Recipe] = {
     "seed cmd": Recipe({}),  # settings from SEED_COMMAND (seed_command_config)
     "2 concepts": Recipe({"concepts": (KICK, PUNCH)}, (JUMP, LUNGE, THROW)),
     "4 concepts": Recipe({"concepts": (KICK, PUNCH, JUMP, SQUAT)}, (LUNGE, THROW, SIT)),
+    # is punching's shortfall in "2 concepts" the pairing or the concept? the same alone, and
+    # the pair with punch kinds as --variants
+    "punch": Recipe({"concepts": (PUNCH,)}, (JUMP, LUNGE, THROW)),
+    "2 concepts + variants": Recipe(
+        {"concepts": (KICK, PUNCH), "variants": PUNCH_KINDS}, (JUMP, LUNGE, THROW)
+    ),
 }
 
 MIN_RATE_BEFORE, MAX_RATE_AFTER = 0.8, 0.1  # efficacy: target concept rate before / after
