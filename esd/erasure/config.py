@@ -59,7 +59,7 @@ class ESDConfig:
 
 
 # The documented default recipe (README, "ESD on the bundled model"): on the bundled model it
-# erases "a person kicking" in about 17 s on the 2-core CPU (benchmarks/bench_esd.py measures
+# erases "a person kicking" in about 25 s on the 2-core CPU (benchmarks/bench_esd.py measures
 # it). The workbench form starts from it; the CLI keeps the seed's flag defaults (lr 1e-5,
 # 10 epochs) and takes it as --unlearn_lr 5e-5 --iterations 100 --batch_size 64.
 RECIPE = ESDConfig(lr=5e-5, iterations=100, batch_size=64)
