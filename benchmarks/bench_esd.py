@@ -18,7 +18,10 @@ per plan. Rows:
   erased. Every target concept's rate is measured (prompts and held-out phrasings);
 * ``punch`` (punching alone) and ``2 concepts + variants`` (kick + punch with three punch kinds,
   ``PUNCH_KINDS``, as ``--variants``): whether punching's shortfall in ``2 concepts`` comes from
-  the pairing or from the concept.
+  the pairing or from the concept; ``2 concepts + variants + anchor`` adds throwing as an
+  ``--anchors`` prompt with ``--preservation_weight`` ``ANCHOR_WEIGHT`` (the student kept equal
+  to the teacher there). Throwing stays in the related concepts: it is measured on its own
+  prompts, not on the anchor alone.
 
 Columns: wall seconds of the erasure (x_t preparation included), the 1-minute load average of
 the machine after it (other processes share the 2 cores), seconds per iteration, each target
@@ -80,6 +83,7 @@ KICK, PUNCH, JUMP, SQUAT = (
 LUNGE, THROW, SIT = "a person lunging", "a person throwing", "a person sitting down"
 # Punch kinds the corpus's captions name ("jabs", "uppercuts", "hook punch"), worded unlike them
 PUNCH_KINDS = ("a person throws jabs", "a person throws uppercuts", "a person throws hook punches")
+ANCHOR_WEIGHT = 5.0  # --preservation_weight of the anchored row
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,16 @@ RECIPES: dict[str, Recipe] = {
     "punch": Recipe({"concepts": (PUNCH,)}, (JUMP, LUNGE, THROW)),
     "2 concepts + variants": Recipe(
         {"concepts": (KICK, PUNCH), "variants": PUNCH_KINDS}, (JUMP, LUNGE, THROW)
+    ),
+    # ... and throwing, which the punch kinds take with them, kept by the preservation term
+    "2 concepts + variants + anchor": Recipe(
+        {
+            "concepts": (KICK, PUNCH),
+            "variants": PUNCH_KINDS,
+            "anchors": (THROW,),
+            "preservation_weight": ANCHOR_WEIGHT,
+        },
+        (JUMP, LUNGE, THROW),
     ),
 }
 
