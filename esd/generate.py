@@ -35,7 +35,7 @@ from esd.console import (
 )
 from esd.models import checkpoints as ck
 from esd.models.generator import FAMILIES, MotionGenerator, frames_from_seconds
-from esd.models.text.clip import CLIP_FOLDER, CLIP_NAME, ClipTextEncoder
+from esd.models.text.clip import CLIP_FOLDER, width_mismatch
 
 MIN_SAMPLER_STEPS = 10  # fewer DDIM steps give visibly broken motion
 MAX_GUIDANCE = 20.0  # larger CFG scales only saturate the motion
@@ -95,13 +95,12 @@ def check_args(args: argparse.Namespace) -> None:
 def check_text_width(generator: MotionGenerator) -> None:
     """A CLIP folder whose token width is not the denoiser's (e.g. ViT-L's 768 for a ViT-B/32
     model) fails here with one line instead of inside the first denoiser call."""
-    encoder = generator.text_encoder
-    width = getattr(generator.denoiser.cfg, "text_dim", None)
-    if isinstance(encoder, ClipTextEncoder) and width is not None and encoder.dim != width:
+    problem = width_mismatch(
+        generator.text_encoder, getattr(generator.denoiser.cfg, "text_dim", None), "the model"
+    )
+    if problem:
         raise ValueError(
-            f"the CLIP in {encoder.model_dir} gives {encoder.dim}-d token states but the model "
-            f"reads {width}-d ones ({CLIP_NAME}: 512): pass --clip_path <the CLIP folder the "
-            "model was trained with>"
+            f"{problem}: pass --clip_path <the CLIP folder the model was trained with>"
         )
 
 

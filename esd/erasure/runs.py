@@ -47,7 +47,7 @@ from esd.models import checkpoints as ck
 from esd.models.generator import MotionGenerator
 from esd.models.salad.folder import ARCHITECTURE_KEYS, renamed_options, write_salad_model
 from esd.models.salad.options import write_salad_opt
-from esd.models.text.clip import CLIP_NAME, ClipTextEncoder
+from esd.models.text.clip import width_mismatch
 
 SETTING_PREFIX = "esd_"  # a run setting whose key SALAD's options already use: esd_<key>
 COLON = ": "  # SALAD's key / value separator, never inside a SALAD-format value
@@ -99,13 +99,10 @@ def load_base(
 def check_text_width(base: MotionGenerator, name: str) -> None:
     """CheckpointError when the base's CLIP gives token states of another width than its
     denoiser reads (a tiny test CLIP for a ViT-B/32 model, ViT-L's 768...)."""
-    encoder = base.text_encoder
-    width = getattr(base.denoiser.cfg, "text_dim", None)
-    if isinstance(encoder, ClipTextEncoder) and width is not None and encoder.dim != width:
+    problem = width_mismatch(base.text_encoder, getattr(base.denoiser.cfg, "text_dim", None), name)
+    if problem:
         raise ck.CheckpointError(
-            f"the CLIP in {encoder.model_dir} gives {encoder.dim}-d token states but {name} "
-            f"reads {width}-d ones ({CLIP_NAME}: 512): give the CLIP folder the model was "
-            "trained with (--clip_path)"
+            f"{problem}: give the CLIP folder the model was trained with (--clip_path)"
         )
 
 

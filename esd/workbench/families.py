@@ -20,7 +20,7 @@ from esd.models.family import SamplerPreset
 from esd.models.generator import FAMILIES, MotionGenerator
 from esd.models.salad.folder import MODEL_FILE, meta_stats
 from esd.models.salad.options import read_salad_opt, vae_dir
-from esd.models.text.clip import CLIP_NAME, ClipTextEncoder, resolve_clip_dir
+from esd.models.text.clip import CLIP_NAME, resolve_clip_dir, width_mismatch
 
 FAMILY_LABELS = {"bundled": "bundled", "salad": "SALAD"}  # how the model list names a family
 
@@ -88,11 +88,10 @@ def salad_problem(entry: ck.ModelEntry, options: dict[str, Any], clip_dir: Path)
 def check_text_width(generator: MotionGenerator, name: str) -> None:
     """CheckpointError when the generator's CLIP gives token states of another width than its
     denoiser reads (the fixtures' tiny 8-d CLIP for a ViT-B/32 model, ViT-L's 768, ...)."""
-    encoder = generator.text_encoder
     width = getattr(generator.denoiser.cfg, "text_dim", None)
-    if isinstance(encoder, ClipTextEncoder) and width is not None and encoder.dim != width:
+    problem = width_mismatch(generator.text_encoder, width, name)
+    if problem:
         raise ck.CheckpointError(
-            f"the CLIP in {encoder.model_dir} gives {encoder.dim}-d token states but {name} "
-            f"reads {width}-d ones ({CLIP_NAME}: 512): start the workbench with --clip_path "
-            "<the CLIP folder the model was trained with>"
+            f"{problem}: start the workbench with --clip_path <the CLIP folder the model was "
+            "trained with>"
         )

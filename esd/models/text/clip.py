@@ -186,3 +186,15 @@ def shared_clip_encoder(
         if key not in _SHARED:
             _SHARED[key] = ClipTextEncoder(folder, device)
         return _SHARED[key]
+
+
+def width_mismatch(encoder: object, width: int | None, reader: str) -> str | None:
+    """Why a CLIP cannot feed a denoiser, or None when it can: ``encoder`` (any text encoder)
+    gives token states of another width than the ``width`` the denoiser ``reader`` reads (the
+    fixtures' tiny 8-d CLIP or ViT-L's 768 for a ViT-B/32 model). Callers add what to do."""
+    if not isinstance(encoder, ClipTextEncoder) or width is None or encoder.dim == width:
+        return None
+    return (
+        f"the CLIP in {encoder.model_dir} gives {encoder.dim}-d token states but {reader} "
+        f"reads {width}-d ones ({CLIP_NAME}: 512)"
+    )
