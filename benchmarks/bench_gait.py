@@ -42,11 +42,9 @@ if __package__ in (None, ""):  # run as a script: make the project root importab
 
 from esd.corpus.stats import contact_skate
 from esd.evaluation import gait
-from esd.evaluation.gait import Summary, summarise
+from esd.evaluation.gait import Summary, action_frames, summarise
 from esd.motion.features import joints_to_features
 from esd.motion.humanml3d import JOINTS_DIR, LABELS_FILE, read_npy
-
-MIN_ACTION_FRAMES = 10  # shorter corpus segments are skipped
 
 # name -> (per-clip function, unit, digits, target, target is a lower bound)
 Measure = tuple[Callable[[np.ndarray], float], str, int, float | None, bool]
@@ -82,17 +80,6 @@ def measure_clips(
         print(f"  {name:26s} {summary.line(unit, digits)}{bound}", flush=True)
         out[name] = summary
     return out
-
-
-def action_frames(joints: np.ndarray, entry: dict) -> np.ndarray | None:
-    """A real take whole; a single-segment corpus clip cut to its segment; else None."""
-    segments = entry.get("segments")
-    if segments is None:
-        return joints
-    if len(segments) != 1:
-        return None
-    start, end = segments[0]["start"], segments[0]["end"]
-    return joints[start:end] if end - start >= MIN_ACTION_FRAMES else None
 
 
 def folder_clips(root: Path, concept: str, ids: set[str] | None) -> list[np.ndarray]:

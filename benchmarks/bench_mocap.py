@@ -38,6 +38,7 @@ from scipy import stats
 if __package__ in (None, ""):  # run as a script: make the project root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from esd.evaluation.gait import action_frames
 from esd.evaluation.recognition import wilson_interval
 from esd.motion.humanml3d import JOINTS_DIR, LABELS_FILE, read_npy
 from esd.motion.skeleton import FPS, JOINT_INDEX
@@ -45,7 +46,6 @@ from esd.motion.skeleton import FPS, JOINT_INDEX
 STEP_HYSTERESIS_M = 0.05  # fore-aft ankle separation that counts as one foot ahead (m)
 WAVE_BAND_HZ = (0.5, 5.0)  # frequencies searched for the wave oscillation
 HAND_USED_BELOW_SHOULDER_M = 0.10  # a wrist this close below its shoulder height is in use
-MIN_ACTION_FRAMES = 10  # shorter corpus segments are skipped (no gait or wave to measure)
 J = JOINT_INDEX
 
 
@@ -121,18 +121,6 @@ def mean_ci(values: list[float]) -> str:
 def share_ci(hits: int, n: int) -> str:
     lo, hi = wilson_interval(hits, n)
     return f"{hits}/{n} = {hits / n:.0%} [{lo:.0%}, {hi:.0%}]" if n else "n/a"
-
-
-def action_frames(joints: np.ndarray, entry: dict) -> np.ndarray | None:
-    """The frames of the one action of a clip: a real take whole, a single-segment corpus clip
-    cut to its segment; None for a corpus clip of two segments (not comparable to a take)."""
-    segments = entry.get("segments")
-    if segments is None:
-        return joints
-    if len(segments) != 1:
-        return None
-    start, end = segments[0]["start"], segments[0]["end"]
-    return joints[start:end] if end - start >= MIN_ACTION_FRAMES else None
 
 
 def measure(root: Path, ids: set[str] | None = None) -> dict[str, dict[str, list]]:

@@ -156,3 +156,16 @@ def test_mpjpe_global_counts_root_drift_and_root_relative_does_not():
     assert mpjpe_cm(bent, truth, root_relative=True) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="need two"):
         mpjpe_cm(truth[:-1], truth)
+
+
+def test_action_frames_keeps_a_take_cuts_one_segment_and_skips_the_rest() -> None:
+    joints = np.arange(40 * 22 * 3, dtype=float).reshape(40, 22, 3)
+    assert gait.action_frames(joints, {}) is joints  # a real take: whole
+    one = {"segments": [{"start": 5, "end": 25}]}
+    np.testing.assert_array_equal(gait.action_frames(joints, one), joints[5:25])
+    two = {"segments": [{"start": 0, "end": 20}, {"start": 20, "end": 40}]}
+    assert gait.action_frames(joints, two) is None
+    short = {"segments": [{"start": 0, "end": gait.MIN_ACTION_FRAMES - 1}]}
+    assert gait.action_frames(joints, short) is None
+    edge = {"segments": [{"start": 0, "end": gait.MIN_ACTION_FRAMES}]}
+    assert len(gait.action_frames(joints, edge)) == gait.MIN_ACTION_FRAMES

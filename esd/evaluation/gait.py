@@ -150,3 +150,19 @@ def summarise(
     return Summary(
         len(v), mean, ci, float(np.median(v)), hits, hits / len(v), rate_interval(hits, len(v))
     )
+
+
+MIN_ACTION_FRAMES = 10  # shorter corpus segments are skipped (no gait or wave to measure)
+
+
+def action_frames(joints: np.ndarray, entry: dict) -> np.ndarray | None:
+    """The frames of the one action of a clip (joints (T, 22, 3)): a real take whole (``entry``
+    without "segments"), a single-segment corpus clip cut to its segment; None for a corpus clip
+    of two segments (not comparable to a take) or a segment under ``MIN_ACTION_FRAMES``."""
+    segments = entry.get("segments")
+    if segments is None:
+        return joints
+    if len(segments) != 1:
+        return None
+    start, end = segments[0]["start"], segments[0]["end"]
+    return joints[start:end] if end - start >= MIN_ACTION_FRAMES else None
