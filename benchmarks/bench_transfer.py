@@ -11,6 +11,10 @@ Steps of ``run`` (each timed):
    concept with its 95% Wilson interval.
 
 ``--evaluator FILE`` skips steps 1-2 and measures that evaluator (e.g. the bundled one).
+``--mix_calibration N`` adds the calibration half of the pack (each clip listed N times in
+train.txt) to the corpus the evaluator trains on (``esd.pretrain.mixed``: OUT/mixed_xN, the
+evaluator in OUT/checkpoints_mixed_xN); the held-out half never enters, so the row "evaluator
+trained on corpus + real calibration clips" is measured with the same split and settings.
 
 The split is by take and deterministic (``split_takes``): file names are
 ``dataset-{1|2}_{content}_{style}_{take}``; within each (dataset, content) the takes are sorted
@@ -30,6 +34,8 @@ Usage:
         --clips 3000 --seed 0 --evaluator_steps 800
     python benchmarks/bench_transfer.py run --mocap /tmp/bandai_h3d --out /tmp/transfer_bundled \\
         --evaluator assets/t2m_evaluator/model/evaluator.tar        # the bundled evaluator
+    python benchmarks/bench_transfer.py run --mocap /tmp/bandai_h3d --out /tmp/transfer \\
+        --clips 3000 --seed 0 --evaluator_steps 800 --reuse --mix_calibration 8   # + real clips
 
 Motion data: Bandai-Namco-Research-Motiondataset, (c) 2022 Bandai Namco Research Inc., licensed
 under CC BY-NC 4.0 (https://github.com/BandaiNamcoResearchInc/Bandai-Namco-Research-Motiondataset).
@@ -53,6 +59,8 @@ if __package__ in (None, ""):  # run as a script: make the project root importab
 
 from esd.evaluation.recognition import wilson_interval
 from esd.motion.humanml3d import FEATURES_DIR, JOINTS_DIR, LABELS_FILE
+from esd.pretrain.licences import PROVENANCE_FILE
+from esd.pretrain.mixed import MixSettings, build_mixed_folder
 
 ROOT = Path(__file__).resolve().parents[1]
 HALVES = ("calibration", "heldout")
@@ -167,6 +175,24 @@ def confusions(result: dict) -> list[str]:
     ]
 
 
+def mix_calibration(mocap: Path, corpus: Path, out: Path, repeat: int, mixed: Path) -> float:
+    """OUT/mixed_xN: the corpus plus the calibration half (N times), never the held-out half."""
+    began = time.monotonic()
+    provenance = build_mixed_folder(
+        MixSettings(
+            procedural=corpus, mocap=(mocap,), out=mixed, mocap_ids=out / "calibration.txt",
+            exclude_ids=out / f"{HALVES[1]}.txt", mocap_repeat=repeat, mocap_val=False,
+            overwrite=True,
+        ),
+        notify=print,
+    )  # fmt: skip
+    real = provenance["sources"][1]
+    print(f"mixed folder {mixed}: {real['clips']['train']} real calibration clips x{repeat} = "
+          f"{real['train_entries']} of {provenance['splits']['train']} train entries "
+          f"({real['licence']['name']}: local only)")  # fmt: skip
+    return time.monotonic() - began
+
+
 def run(args: argparse.Namespace) -> None:
     out = args.out.resolve()
     by_half = write_split(args.mocap, out)
@@ -181,11 +207,19 @@ def run(args: argparse.Namespace) -> None:
                 ["esd.corpus", "--out", str(corpus), "--clips", str(args.clips),
                  "--seed", str(args.seed), "--workers", str(args.workers), "--overwrite"],
             )  # fmt: skip
+        data = corpus
+        if args.mix_calibration:
+            data = out / f"mixed_x{args.mix_calibration}"
+            checkpoints = out / f"checkpoints_mixed_x{args.mix_calibration}"
+            if not (args.reuse and (data / PROVENANCE_FILE).is_file()):
+                seconds["mix"] = mix_calibration(
+                    args.mocap, corpus, out, args.mix_calibration, data
+                )
         evaluator = checkpoints / EVALUATOR_FILE
         if not (args.reuse and evaluator.is_file()):
             seconds["evaluator"] = timed(
                 "evaluator",
-                ["esd.pretrain", "evaluator", "--data_root", str(corpus),
+                ["esd.pretrain", "evaluator", "--data_root", str(data),
                  "--checkpoints_dir", str(checkpoints), "--evaluator_steps",
                  str(args.evaluator_steps), "--seed", str(args.seed), "--threads",
                  str(args.threads), "--device", "cpu", "--overwrite"],
@@ -197,7 +231,12 @@ def run(args: argparse.Namespace) -> None:
          "--device", "cpu", "--json", str(report)],
     )  # fmt: skip
     result = json.loads(report.read_text())
-    print(f"\nreal {args.half} takes recognised by {evaluator}:")
+    trained_on = (
+        f" (trained on the corpus + the calibration half x{args.mix_calibration})"
+        if args.mix_calibration and args.evaluator is None
+        else ""
+    )
+    print(f"\nreal {args.half} takes recognised by {evaluator}{trained_on}:")
     print("\n".join(rate_lines(result)))
     print("\n".join(confusions(result)))
     print("wall: " + ", ".join(f"{k} {v / 60:.1f} min" for k, v in seconds.items()))
@@ -219,11 +258,22 @@ def build_parser() -> argparse.ArgumentParser:
     go.add_argument("--evaluator", type=Path, help="measure this evaluator (no corpus, training)")
     go.add_argument("--half", choices=HALVES, default="heldout", help="which real half")
     go.add_argument("--reuse", action="store_true", help="keep OUT's corpus and evaluator")
+    go.add_argument(
+        "--mix_calibration",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also train on the calibration half, each clip N times (0: corpus only)",
+    )
     return parser
 
 
 def main() -> None:
     args = build_parser().parse_args()
+    if args.command == "run" and args.mix_calibration < 0:
+        raise SystemExit("error: --mix_calibration must be 0 or more")
+    if args.command == "run" and args.mix_calibration and args.half != HALVES[1]:
+        raise SystemExit("error: --mix_calibration trains on the calibration half; measure heldout")
     if args.command == "split":
         by_half = write_split(args.mocap, args.out)
         print("\n".join(concept_counts(args.mocap, by_half)))

@@ -14,6 +14,13 @@
   ``--data_root`` (after the corpus changed its held-out phrasings, say; no training).
 * ``all``: evaluator, then base.
 * ``bundle``: copy a trained base model (fp16) and the evaluator into ``assets/``.
+* ``mixed``: build a mixed folder (``--mixed_root``, default ``data/t2m_mixed``) from the corpus
+  of ``--data_root`` plus imported motion capture (``--mocap``, only ``--mocap_ids`` when given,
+  never ``--exclude_ids``, repeated ``--mocap_repeat`` times in train.txt), then train the
+  evaluator and the base model on it into ``--checkpoints_dir`` (default ``checkpoints_mixed``,
+  name ``t2m_mixed``), each run folder with a MODEL_CARD.md and provenance.json. Imported
+  Bandai-Namco data is CC BY-NC 4.0: the folder and the weights stay local (never in assets/;
+  ``bundle`` refuses them).
 * ``salad``: a reduced SALAD-family model (``--config small|tiny``: skeleton-aware VAE, then the
   skip-transformer v-denoiser on the CLIP of ``--clip_path``) written in SALAD's own layout
   (``esd.pretrain.salad_stage``), so ``esd.generate``, ``esd.train`` and the workbench load it as
@@ -26,6 +33,7 @@ This module parses the flags, shows progress and prints; the stages are library 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from contextlib import AbstractContextManager
 from dataclasses import replace
@@ -46,14 +54,19 @@ from esd.pretrain.denoiser import DenoiserTrainConfig
 from esd.pretrain.evaluator import EvaluatorTrainConfig
 from esd.pretrain.evaluator_stage import build_reference, train_evaluator_stage, trained_evaluator
 from esd.pretrain.folders import open_folder, prepare_run_folder
+from esd.pretrain.licences import check_outside_assets, read_provenance, write_run_card
+from esd.pretrain.mixed import MixSettings, build_mixed_folder
 from esd.pretrain.salad_config import DEFAULT_PRESET, SALAD_PRESETS, SaladTrainConfig
 from esd.pretrain.salad_stage import SaladFolders, check_sizes, train_salad
 from esd.pretrain.settings import DEFAULT_DATA_ROOT, PretrainSettings
 from esd.pretrain.vae import VAETrainConfig
 
-STAGES = ("base", "evaluator", "reference", "all", "bundle", "salad")
+STAGES = ("base", "evaluator", "reference", "all", "bundle", "salad", "mixed")
 LOG_FILE = "train.log"  # in the run's logs/
 SALAD_NAME = "t2m_salad_{config}"  # the salad stage's default model name
+MIXED_NAME = "t2m_mixed"  # the mixed stage's default model name
+MIXED_ROOT = Path("data/t2m_mixed")  # the mixed stage's default data folder
+MIXED_CHECKPOINTS = Path("checkpoints_mixed")  # the mixed stage's default checkpoints dir
 SALAD_FLAGS = (
     "config",
     "clip_path",
@@ -61,6 +74,14 @@ SALAD_FLAGS = (
     "num_heads",
     "vae_batch_size",
 )  # read by the salad stage only
+MIXED_FLAGS = (
+    "mocap",
+    "mocap_ids",
+    "exclude_ids",
+    "mocap_repeat",
+    "mixed_root",
+    "skip_unknown_concepts",
+)  # read by the mixed stage only
 STAGE_DEFAULTS = {  # flags whose default depends on the stage: (base stages, salad)
     "vae_steps": (VAETrainConfig.steps, SaladTrainConfig.vae_steps),
     "denoiser_steps": (DenoiserTrainConfig.steps, SaladTrainConfig.denoiser_steps),
@@ -78,10 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("stage", nargs="?", default="base", choices=STAGES)
     parser.add_argument(
         "--name", help=f"model folder name (default: {ck.BASE_MODEL_NAME}; salad: "
-        f"{SALAD_NAME.format(config='CONFIG')})"
+        f"{SALAD_NAME.format(config='CONFIG')}; mixed: {MIXED_NAME})"
     )  # fmt: skip
     parser.add_argument("--data_root", type=Path, default=DEFAULT_DATA_ROOT)
-    parser.add_argument("--checkpoints_dir", type=Path, default=ck.DEFAULT_CHECKPOINTS_DIR)
+    parser.add_argument(
+        "--checkpoints_dir",
+        type=Path,
+        help=f"default {ck.DEFAULT_CHECKPOINTS_DIR} (mixed: {MIXED_CHECKPOINTS})",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     for flag, (base, salad) in STAGE_DEFAULTS.items():
@@ -110,7 +135,20 @@ def build_parser() -> argparse.ArgumentParser:
     salad.add_argument("--num_heads", type=int, help="denoiser heads (default: the preset's)")
     salad.add_argument("--vae_batch_size", type=int, default=SaladTrainConfig.vae_batch_size,
                        help="VAE windows per step")  # fmt: skip
+    add_mixed_flags(parser.add_argument_group("mixed stage (imported motion capture)"))
     return parser
+
+
+def add_mixed_flags(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--mocap", type=Path, action="append", default=[],
+                       help="imported folder (python -m esd.import_bvh); repeatable")  # fmt: skip
+    group.add_argument("--mocap_ids", type=Path, help="only these mocap ids (e.g. calibration.txt)")
+    group.add_argument("--exclude_ids", type=Path, help="never these mocap ids (e.g. heldout.txt)")
+    group.add_argument("--mocap_repeat", type=int, default=1,
+                       help="times each mocap clip is listed in train.txt")  # fmt: skip
+    group.add_argument("--mixed_root", type=Path, default=MIXED_ROOT, help="mixed folder to write")
+    group.add_argument("--skip_unknown_concepts", action="store_true",
+                       help="drop mocap clips whose concepts the corpus does not know")  # fmt: skip
 
 
 def stage_defaults(args: argparse.Namespace) -> argparse.Namespace:
@@ -119,8 +157,12 @@ def stage_defaults(args: argparse.Namespace) -> argparse.Namespace:
     for flag, defaults in STAGE_DEFAULTS.items():
         if getattr(args, flag) is None:
             setattr(args, flag, defaults[salad])
+    mixed = args.stage == "mixed"
     if args.name is None:
-        args.name = SALAD_NAME.format(config=args.config) if salad else ck.BASE_MODEL_NAME
+        names = {"salad": SALAD_NAME.format(config=args.config), "mixed": MIXED_NAME}
+        args.name = names.get(args.stage, ck.BASE_MODEL_NAME)
+    if args.checkpoints_dir is None:
+        args.checkpoints_dir = MIXED_CHECKPOINTS if mixed else ck.DEFAULT_CHECKPOINTS_DIR
     return args
 
 
@@ -131,6 +173,10 @@ def check_args(args: argparse.Namespace) -> None:
     for name in ("vae_steps", "denoiser_steps", "evaluator_steps", "batch_size"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name} must be at least 1, got {getattr(args, name)}")
+    if args.mocap_repeat < 1:
+        raise ValueError(f"--mocap_repeat must be at least 1, got {args.mocap_repeat}")
+    if args.stage == "mixed" and not args.mocap:
+        raise ValueError("the mixed stage needs --mocap FOLDER (an esd.import_bvh output)")
     if args.max_clips is not None and args.max_clips < 1:
         raise ValueError(f"--max_clips must be at least 1, got {args.max_clips}")
     ck.validate_name(args.name)
@@ -185,7 +231,10 @@ def base_command(
     prepare_run_folder(run, resume=args.resume, overwrite=args.overwrite)
     log = RunLog(run.logs_dir / LOG_FILE)
     folder = open_folder(settings.data_root)
-    flags = {k: v for k, v in vars(args).items() if k not in SALAD_FLAGS}
+    unread = SALAD_FLAGS + (() if args.stage == "mixed" else MIXED_FLAGS)
+    flags = {k: v for k, v in vars(args).items() if k not in unread}
+    if "mocap" in flags:
+        flags["mocap"] = ",".join(str(folder) for folder in args.mocap)
     options = {**flags, "data_root": str(settings.data_root), "device": str(device)}
     ck.write_opt(run.opt_file, options)
     with StageBars() as bars:
@@ -237,7 +286,45 @@ def salad_command(args: argparse.Namespace, device: torch.device) -> None:
     CONSOLE.print(f"SALAD-family model {args.name} written to {result.folders.model}")
 
 
+def note(line: str) -> None:
+    """Print a line about the data (a skipped clip), plainly."""
+    CONSOLE.print(line, style="yellow", soft_wrap=True, markup=False)
+
+
+def mixed_command(args: argparse.Namespace, device: torch.device, argv: list[str]) -> None:
+    """The mixed folder (built, or kept with --resume), then the evaluator and the base model on
+    it; each run folder gets MODEL_CARD.md and provenance.json, also when training stops early."""
+    check_outside_assets(args.mixed_root, args.checkpoints_dir)
+    provenance = read_provenance(args.mixed_root) if args.resume else None
+    if provenance is None:
+        mix = MixSettings(
+            procedural=args.data_root, mocap=tuple(args.mocap), out=args.mixed_root,
+            mocap_ids=args.mocap_ids, exclude_ids=args.exclude_ids,
+            mocap_repeat=args.mocap_repeat, skip_unknown_concepts=args.skip_unknown_concepts,
+            seed=args.seed, overwrite=args.overwrite,
+        )  # fmt: skip
+        with StageBars() as bars:
+            provenance = build_mixed_folder(
+                mix, note, lambda done, total: bars("mixing", done, total, "")
+            )
+    CONSOLE.print(f"mixed folder {args.mixed_root}: {provenance['splits']} split entries")
+    settings = replace(settings_from_args(args), data_root=args.mixed_root)
+    command = " ".join(["python -m esd.pretrain", *map(shlex.quote, argv)])
+    stages = ((ck.EVALUATOR_NAME, evaluator_command), (args.name, base_command))
+    for name, train in stages:
+        run = ck.run_paths(settings.checkpoints_dir, name)
+        ours = args.resume or args.overwrite or not run.root.exists()  # else training refuses
+        try:
+            train(args, settings, device)
+        finally:
+            if ours and run.model_dir.is_dir():
+                card = write_run_card(run.root, provenance, name, command)
+                CONSOLE.print(f"{card} written (non-commercial: "
+                              f"{', '.join(provenance['non_commercial']) or 'none'})")  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = stage_defaults(build_parser().parse_args(argv))
     plain_warnings()
     try:
@@ -255,6 +342,8 @@ def main(argv: list[str] | None = None) -> None:
             reference_command(settings)
         if args.stage == "salad":
             salad_command(args, device)
+        if args.stage == "mixed":
+            mixed_command(args, device, argv)
         if args.stage == "bundle":
             model, evaluator = bundle_assets(settings.checkpoints_dir, settings.name)
             CONSOLE.print(f"bundled {model} and {evaluator}")
