@@ -1,0 +1,64 @@
+"""Oracle tests for the VAE's gait terms (esd.pretrain.vae): joint velocities and planted feet.
+
+Each expected value is computed by hand from a tiny motion, so a mutant that drops the frame rate,
+the mask, the horizontal projection or the contact selection gives a different number.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from esd.motion.skeleton import FOOT_CONTACT_JOINTS, FPS, NUM_JOINTS
+from esd.pretrain.vae import contact_slide, velocity_error
+
+
+def still(frames: int, batch: int = 1) -> torch.Tensor:
+    return torch.zeros(batch, frames, NUM_JOINTS, 3)
+
+
+def test_velocity_error_is_the_mean_speed_difference_over_valid_pairs() -> None:
+    truth = still(4)
+    moved = truth.clone()
+    moved[0, 1:, 0, 0] = torch.tensor([0.01, 0.02, 0.03])  # pelvis drifts 1 cm / frame in x
+    mask = torch.ones(1, 4, dtype=torch.bool)
+    # one joint of 22 moves at 0.2 m/s on each of the 3 frame pairs
+    assert float(velocity_error(moved, truth, mask)) == pytest.approx(FPS * 0.01 / NUM_JOINTS)
+    assert float(velocity_error(truth, truth, mask)) == 0.0
+
+
+def test_velocity_error_ignores_padding_and_a_constant_offset() -> None:
+    truth = still(4)
+    shifted = truth + 0.5  # the same motion elsewhere: same velocities
+    mask = torch.tensor([[True, True, False, False]])
+    padded = shifted.clone()
+    padded[0, 2:] = 9.0  # junk in padded frames
+    assert float(velocity_error(shifted, truth, mask)) == pytest.approx(0.0)
+    assert float(velocity_error(padded, truth, mask)) == pytest.approx(0.0)
+
+
+def test_contact_slide_counts_only_planted_feet_and_only_horizontal_motion() -> None:
+    joints = still(3)
+    left_ankle, left_toe = FOOT_CONTACT_JOINTS[0], FOOT_CONTACT_JOINTS[1]
+    joints[0, 1:, left_ankle, 0] = torch.tensor([0.02, 0.04])  # slides 2 cm / frame in x
+    joints[0, 1:, left_toe, 1] = torch.tensor([0.05, 0.10])  # lifts: vertical, not sliding
+    joints[0, 1:, 3, 2] = torch.tensor([0.5, 1.0])  # a joint that is not a foot
+    contacts = torch.zeros(1, 3, 4)
+    mask = torch.ones(1, 3, dtype=torch.bool)
+    assert float(contact_slide(joints, contacts, mask)) == 0.0  # nothing planted
+    contacts[0, :, 0] = 1.0  # the ankle planted
+    assert float(contact_slide(joints, contacts, mask)) == pytest.approx(FPS * 0.02)
+    contacts[0, :, 1] = 1.0  # the toe planted too: it only rises, so the mean halves
+    assert float(contact_slide(joints, contacts, mask)) == pytest.approx(FPS * 0.02 / 2)
+
+
+def test_contact_slide_uses_the_contact_of_the_pair_start_and_valid_frames_only() -> None:
+    joints = still(3)
+    ankle = FOOT_CONTACT_JOINTS[2]  # right ankle: contact channel 2
+    joints[0, 2, ankle, 2] = 0.03  # moves only between frames 1 and 2
+    contacts = torch.zeros(1, 3, 4)
+    contacts[0, 1, 2] = 1.0  # planted at frame 1
+    mask = torch.ones(1, 3, dtype=torch.bool)
+    assert float(contact_slide(joints, contacts, mask)) == pytest.approx(FPS * 0.03)
+    mask[0, 2] = False  # frame 2 is padding: the pair does not count
+    assert float(contact_slide(joints, contacts, mask)) == 0.0
