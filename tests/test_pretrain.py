@@ -57,6 +57,7 @@ def test_base_stage_layout_resume_and_reload(data, tmp_path, text_encoder):
     ("argv", "message"),
     [
         (["--vae_steps", "0"], "--vae_steps must be at least 1"),
+        (["--vae_contact_weight", "-1"], "--vae_contact_weight must be >= 0"),
         (["--name", "../escape"], "invalid model name"),
         (["--data_root", "/nonexistent/folder"], "does not exist"),
     ],

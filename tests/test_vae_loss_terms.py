@@ -6,11 +6,15 @@ the mask, the horizontal projection or the contact selection gives a different n
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 
 from esd.motion.skeleton import FOOT_CONTACT_JOINTS, FPS, NUM_JOINTS
-from esd.pretrain.vae import contact_slide, velocity_error
+from esd.pretrain import base_stage
+from esd.pretrain.cli import build_parser, settings_from_args, stage_defaults
+from esd.pretrain.vae import VAETrainConfig, contact_slide, velocity_error
 
 
 def still(frames: int, batch: int = 1) -> torch.Tensor:
@@ -62,3 +66,24 @@ def test_contact_slide_uses_the_contact_of_the_pair_start_and_valid_frames_only(
     assert float(contact_slide(joints, contacts, mask)) == pytest.approx(FPS * 0.03)
     mask[0, 2] = False  # frame 2 is padding: the pair does not count
     assert float(contact_slide(joints, contacts, mask)) == 0.0
+
+
+class Captured(Exception):
+    """Raised by the stand-in for train_vae with the config it was given."""
+
+
+def test_the_pretrain_flags_reach_the_vae_loss(monkeypatch) -> None:
+    def capture(*args, **kwargs):
+        raise Captured(args[5])
+
+    monkeypatch.setattr(base_stage, "train_vae", capture)
+    monkeypatch.setattr(base_stage, "load_clips", lambda *a, **k: ([], []))
+    argv = ["base", "--vae_velocity_weight", "1.5", "--vae_contact_weight", "2"]
+    settings = settings_from_args(stage_defaults(build_parser().parse_args(argv)))
+    with pytest.raises(Captured) as caught:
+        base_stage.vae_stage(SimpleNamespace(mean=0.0, std=1.0), settings, torch.device("cpu"))
+    cfg = caught.value.args[0]
+    assert (cfg.velocity_weight, cfg.contact_weight) == (1.5, 2.0)
+    defaults = settings_from_args(stage_defaults(build_parser().parse_args(["base"])))
+    assert defaults.vae_velocity_weight == VAETrainConfig.velocity_weight == 0.0  # bundled recipe
+    assert defaults.vae_contact_weight == VAETrainConfig.contact_weight == 0.0

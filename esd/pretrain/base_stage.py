@@ -96,7 +96,12 @@ def vae_stage(
     train, _ = load_clips(folder, "train", settings.max_clips)
     val, _ = load_clips(folder, "val")
     log(f"VAE: {len(train)} train clips, {len(val)} validation clips")
-    cfg = VAETrainConfig(steps=settings.vae_steps, seed=settings.seed)
+    cfg = VAETrainConfig(
+        steps=settings.vae_steps,
+        seed=settings.seed,
+        velocity_weight=settings.vae_velocity_weight,
+        contact_weight=settings.vae_contact_weight,
+    )
     vae_cfg = VAEConfig(latent_dim=settings.latent_dim)
     began = time.monotonic()
 

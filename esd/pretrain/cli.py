@@ -113,6 +113,18 @@ def build_parser() -> argparse.ArgumentParser:
         shown = "the preset's" if salad is None else salad
         parser.add_argument(f"--{flag}", type=int, help=f"default {base} (salad: {shown})")
     parser.add_argument("--evaluator_steps", type=int, default=EvaluatorTrainConfig.steps)
+    parser.add_argument(
+        "--vae_velocity_weight",
+        type=float,
+        default=VAETrainConfig.velocity_weight,
+        help="VAE joint-velocity loss weight (m/s; esd.pretrain.vae)",
+    )
+    parser.add_argument(
+        "--vae_contact_weight",
+        type=float,
+        default=VAETrainConfig.contact_weight,
+        help="VAE planted-foot sliding loss weight (m/s; esd.pretrain.vae)",
+    )
     parser.add_argument("--max_clips", type=int, default=None, help="use at most N train clips")
     parser.add_argument("--resume", action="store_true", help="continue from model/latest.tar")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing run")
@@ -173,6 +185,9 @@ def check_args(args: argparse.Namespace) -> None:
     for name in ("vae_steps", "denoiser_steps", "evaluator_steps", "batch_size"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name} must be at least 1, got {getattr(args, name)}")
+    for name in ("vae_velocity_weight", "vae_contact_weight"):
+        if not getattr(args, name) >= 0:
+            raise ValueError(f"--{name} must be >= 0, got {getattr(args, name)}")
     if args.mocap_repeat < 1:
         raise ValueError(f"--mocap_repeat must be at least 1, got {args.mocap_repeat}")
     if args.stage == "mixed" and not args.mocap:
@@ -195,6 +210,8 @@ def settings_from_args(args: argparse.Namespace) -> PretrainSettings:
         model_dim=args.model_dim,
         num_layers=args.num_layers,
         latent_dim=args.latent_dim,
+        vae_velocity_weight=args.vae_velocity_weight,
+        vae_contact_weight=args.vae_contact_weight,
         max_clips=args.max_clips,
     )
 

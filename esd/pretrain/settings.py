@@ -41,6 +41,8 @@ class PretrainSettings:
     model_dim: int = DenoiserConfig.model_dim  # width of the denoiser
     num_layers: int = DenoiserConfig.num_layers  # transformer layers of the denoiser
     latent_dim: int = VAEConfig.latent_dim  # channels per latent token of the VAE
+    vae_velocity_weight: float = VAETrainConfig.velocity_weight  # VAE joint-velocity term
+    vae_contact_weight: float = VAETrainConfig.contact_weight  # VAE planted-foot sliding term
     max_clips: int | None = None  # use at most this many training clips (None: all)
 
 
