@@ -15,6 +15,7 @@ from esd.models.salad.vae import SaladVAE, SaladVAEConfig, kl_loss
 
 MODEL_FILE = "net_best_fid.tar"
 TOLERANCE = 1e-5  # max |ours - SALAD's| where the order of float operations differs
+MLP_TOLERANCE = 1e-6  # the per-joint MLPs: the same operations, CPU-dependent rounding only
 
 
 @pytest.fixture(scope="module")
@@ -78,11 +79,15 @@ def test_real_size_manifest_matches_key_for_key(salad_fixture_dir: Path) -> None
 
 
 def test_encoder_matches_salad(fixture_vae: SaladVAE, reference: dict[str, np.ndarray]) -> None:
-    """Per-joint MLPs: bitwise; conv stack, mu, logvar, z: <= 1e-5 (measured <= 5e-7)."""
+    """Per-joint MLPs, conv stack, mu, logvar, z: <= 1e-5 of SALAD's outputs (measured <= 5e-7).
+
+    The per-joint MLPs matched bitwise on the Intel CPUs the fixture was made and first checked
+    on; on AMD EPYC the same matmuls round differently (|diff| ~1e-7), so no stage is bitwise.
+    """
     x = torch.from_numpy(reference["motion_norm"])
     with torch.no_grad():
         joints = torch.stack(fixture_vae.motion_enc(sk.split_features(x)), dim=2)
-        assert np.array_equal(joints.numpy(), reference["motion_enc_out"])
+        assert close(joints, reference["motion_enc_out"]) <= MLP_TOLERANCE
         h = joints
         for level in fixture_vae.conv_enc.layers:
             h = level(h)
