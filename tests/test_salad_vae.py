@@ -81,8 +81,8 @@ def test_real_size_manifest_matches_key_for_key(salad_fixture_dir: Path) -> None
 def test_encoder_matches_salad(fixture_vae: SaladVAE, reference: dict[str, np.ndarray]) -> None:
     """Per-joint MLPs, conv stack, mu, logvar, z: <= 1e-5 of SALAD's outputs (measured <= 5e-7).
 
-    The per-joint MLPs matched bitwise on the Intel CPUs the fixture was made and first checked
-    on; on AMD EPYC the same matmuls round differently (|diff| ~1e-7), so no stage is bitwise.
+    The per-joint MLPs matched bitwise on the machines this test first ran on; on this AMD EPYC
+    machine the same matmuls round differently (|diff| ~1e-7), so no stage is compared bitwise.
     """
     x = torch.from_numpy(reference["motion_norm"])
     with torch.no_grad():
