@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import tempfile
 import unicodedata
 from collections.abc import Callable
@@ -87,3 +88,15 @@ def atomic_write(path: str | Path, content: bytes | str) -> Path:
     """Write ``content`` (str as UTF-8) to ``path`` atomically (``atomic_save``)."""
     data = content.encode("utf-8") if isinstance(content, str) else content
     return atomic_save(path, lambda handle: handle.write(data))
+
+
+def replace_dir(tmp: Path, out: Path) -> None:
+    """Rename the finished folder ``tmp`` to ``out``; an existing ``out`` is moved aside first
+    and deleted after, so ``out`` is never half written."""
+    old = None
+    if out.exists():
+        old = out.parent / f".{out.name}.old-{os.getpid()}"
+        out.rename(old)
+    tmp.rename(out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from esd.common.files import replace_dir
 from esd.corpus.captions.generator import clip_captions
 from esd.corpus.captions.heldout import HELDOUT_PHRASINGS
 from esd.corpus.captions.tokens import caption_line
@@ -218,19 +219,8 @@ def write_corpus(
         splits = assign_splits(primary, seed)
         manifest = build_manifest(records, splits, seed, time.monotonic() - began)
         _write_tables(tmp, records, splits, manifest)
-        _replace(tmp, out)
+        replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return manifest
-
-
-def _replace(tmp: Path, out: Path) -> None:
-    """Rename ``tmp`` to ``out``, moving an existing ``out`` aside first (then deleting it)."""
-    old = None
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        out.rename(old)
-    tmp.rename(out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from esd.common.files import replace_dir
 from esd.motion.concepts import CONCEPT_NAMES
 from esd.motion.features import feature_statistics
 from esd.motion.humanml3d import (
@@ -261,18 +262,8 @@ def build_mixed_folder(
             _write_json(tmp / HELDOUT_FILE, corpus.heldout)
         _write_json(tmp / MANIFEST_FILE, {"generator": GENERATOR, "splits": provenance["splits"]})
         _write_json(tmp / PROVENANCE_FILE, provenance)
-        _replace(tmp, out)
+        replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return provenance
-
-
-def _replace(tmp: Path, out: Path) -> None:
-    """Rename ``tmp`` to ``out``, moving an existing ``out`` aside first (then deleting it)."""
-    old = out.parent / f".{out.name}.old-{os.getpid()}" if out.exists() else None
-    if old is not None:
-        out.rename(old)
-    tmp.rename(out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
