@@ -242,6 +242,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--related_concepts", nargs="+", default=list(DEFAULT_RELATED), help="specificity"
     )
     p.add_argument(
+        "--also_erased",
+        nargs="+",
+        default=[],
+        metavar="CONCEPT",
+        help="a multi-concept run's other targets (their clips leave the retain set)",
+    )
+    p.add_argument(
         "--baseline_name", help="model to compare with (default for an ESD run: its base)"
     )
     p.add_argument("--baseline_ckpt", help="checkpoint of the baseline")
@@ -296,7 +303,7 @@ def make_settings(args: argparse.Namespace) -> EvalSettings:
 
 def check_concepts(args: argparse.Namespace) -> None:
     """One-line errors for empty concepts (before anything slow happens)."""
-    for text in (args.target_concept, *args.related_concepts):
+    for text in (args.target_concept, *args.related_concepts, *args.also_erased):
         if not text.strip():
             fail("a concept is empty: give a prompt such as --target_concept 'a person kicking'")
 
@@ -337,7 +344,9 @@ def evaluate(
     --name); returns metrics.json and the output folder."""
     began = time.monotonic()
     job = prepare(args, evaluator_file, model)
-    plan = make_plan(job.context, args.target_concept, args.related_concepts, job.settings)
+    plan = make_plan(
+        job.context, args.target_concept, args.related_concepts, job.settings, args.also_erased
+    )
     model = load_generator(job.model, args.checkpoints_dir, job.device, args.clip_path)
     baseline = (
         load_generator(job.baseline, args.checkpoints_dir, job.device, args.clip_path)
@@ -413,8 +422,9 @@ def evaluate_t2m(
     out_dir = output_dir(args.name, args.checkpoints_dir)
     instruments = load_t2m_instruments(scorer, args.data_root, args.checkpoints_dir, args.glove_dir)
     splits = keyword_splits(
-        instruments.items, args.target_concept, args.related_concepts, not args.no_test_split
-    )
+        instruments.items, args.target_concept, args.related_concepts, not args.no_test_split,
+        args.also_erased,
+    )  # fmt: skip
     settings = t2m_settings(args, splits)
     instruments.probe, notes = load_concept_probe(
         args.checkpoints_dir, args.target_concept, list(args.related_concepts), device
@@ -450,10 +460,25 @@ def evaluate_t2m(
     return metrics, out_dir
 
 
+def other_targets(args: argparse.Namespace, model: dict[str, Any]) -> list[str]:
+    """--also_erased, else the other concepts the evaluated ESD run erased (they leave the
+    retain set: preservation is measured on motions no target names)."""
+    if args.also_erased:
+        return list(args.also_erased)
+    return [c for c in model.get("concepts", []) if c.strip() != args.target_concept.strip()]
+
+
 def run(args: argparse.Namespace) -> tuple[dict[str, Any], Path]:
     """Choose the evaluator and check its quick parts (a bad model, file or flag is one line
     alone), say which is used in one line, then evaluate with it."""
     model = describe_model(args.name, args.ckpt, args.checkpoints_dir)
+    args.also_erased = other_targets(args, model)
+    if args.also_erased:
+        CONSOLE.print(
+            "retain set: also without " + ", ".join(repr(c) for c in args.also_erased),
+            soft_wrap=True,
+            markup=False,
+        )
     names = [args.name, None if args.no_baseline else args.baseline_name]
     for line in ck.shadow_notes(names, args.checkpoints_dir):  # hiding a bundled model
         notice(line)

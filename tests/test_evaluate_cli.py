@@ -143,6 +143,29 @@ def test_reference_can_be_built_from_a_data_root(setup):
     assert "baseline" not in metrics  # a base model has no automatic baseline
 
 
+def test_also_erased_concepts_leave_the_retain_set(setup, capsys):
+    metrics = run_ok(setup, "--name", BASE, "--also_erased", "a person waving")
+    rule = metrics["settings"]["forget_rule"]
+    assert "also without 'a person waving'" in rule
+    plain = run_ok(setup, "--name", BASE)
+    assert metrics["settings"]["retain_clips"] < plain["settings"]["retain_clips"]
+    assert "concept is empty" in run_fails(setup, capsys, "--name", BASE, "--also_erased", " ")
+
+
+def test_a_multi_concept_runs_other_targets_leave_the_retain_set(setup, capsys):
+    generator = tiny_generator(shared_text_encoder("cpu"))
+    payload = esd_payload(generator)
+    payload["esd"] = {"concepts": ["a person kicking", "a person waving"]}
+    ck.save_checkpoint(payload, ck.run_paths(setup["checkpoints"], "tiny_two").latest)
+    capsys.readouterr()
+    metrics = run_ok(setup, "--name", "tiny_two")
+    assert "also without 'a person waving'" in metrics["settings"]["forget_rule"]
+    said = capsys.readouterr()
+    assert "retain set: also without 'a person waving'" in " ".join((said.out + said.err).split())
+    single = run_ok(setup, "--name", RUN)  # one concept: the retain set is the usual one
+    assert "also without" not in single["settings"]["forget_rule"]
+
+
 def test_bundled_models_write_under_the_checkpoints_dir(setup, tmp_path, monkeypatch):
     assets = tmp_path / "assets"
     generator_file = ck.run_paths(setup["checkpoints"], BASE).best

@@ -214,6 +214,18 @@ def test_plan_prompts_come_from_the_right_clips(plan, reference):
     assert len(mm) == 16 and mm.prompts[:4] == (plan.retain.prompts[0],) * 4
 
 
+def test_other_targets_leave_the_retain_set_but_not_the_forget_set(context, plan, reference):
+    """A multi-concept run: preservation is measured on clips no target names."""
+    both = make_plan(context, TARGET, RELATED, SMALL, also_erased=["a person walking"])
+    assert both.forget == plan.forget and both.efficacy == plan.efficacy
+    walk = set(reference.retain_forget("walk")[1].tolist())
+    assert walk and not walk & set(both.retain.clip_idx)
+    assert walk & set(plan.retain.clip_idx)  # without also_erased walks stay in the retain set
+    kick = set(reference.retain_forget("kick")[1].tolist())
+    assert both.retain_size == len(reference.concepts) - len(kick | walk)
+    assert "also without 'a person walking'" in both.forget_rule
+
+
 def test_bad_concepts_are_refused(context):
     with pytest.raises(ValueError, match="empty"):
         make_plan(context, "  ", RELATED, SMALL)

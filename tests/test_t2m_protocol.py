@@ -219,6 +219,12 @@ def test_keyword_splits():
         keyword_splits(_items(), "a person")
 
 
+def test_other_erased_targets_leave_the_retain_split():
+    splits = keyword_splits(_items(), "a person kicking", also_erased=["a person jumping"])
+    assert [i.name for i in splits["forget"]] == ["0", "1"]  # the forget set stays the target's
+    assert [i.name for i in splits["retain"]] == ["2"]  # the jump left it
+
+
 def test_split_metrics_on_the_folder(setup):
     evaluator, words, items = setup
     splits = keyword_splits(items, "a person kicking", ["a person walking"])

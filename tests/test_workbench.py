@@ -35,6 +35,7 @@ from esd.workbench.comparison import (
     motion_choices,
     pick_clip,
 )
+from esd.workbench.evaluation_setup import evaluation_targets
 from esd.workbench.export import MOTION_FORMATS
 from esd.workbench.jobs import FINISHED, STOPPED, JobSnapshot
 from esd.workbench.presentation import (
@@ -478,6 +479,25 @@ def test_an_evaluation_measures_the_run_against_its_base(bench, trained) -> None
     )
     assert run_row["concept rate"] != "" and run_row["efficacy"] in verdicts
     assert run_row["preservation"] in verdicts and run_row["specificity"] in verdicts
+
+
+def test_a_multi_concept_runs_other_targets_leave_the_retain_set(bench, folders) -> None:
+    name = identity_run(folders, bench)
+    payload = ck.load_raw(ck.run_paths(folders["checkpoints"], name).latest)
+    payload["esd"] = {"concepts": ["a person kicking", "a person waving"]}
+    two = f"{BASE}_ESD_two"
+    ck.save_checkpoint(payload, ck.run_paths(folders["checkpoints"], two).latest)
+    entry = bench.models.entry(two)
+    first = evaluation_targets(bench.models, entry, EvaluationRequest(model=two))
+    assert (first.target, first.also_erased) == ("a person kicking", ("a person waving",))
+    second = evaluation_targets(
+        bench.models, entry, EvaluationRequest(model=two, target="a person waving")
+    )
+    assert second.also_erased == ("a person kicking",)
+    single = evaluation_targets(
+        bench.models, bench.models.entry(name), EvaluationRequest(model=name)
+    )
+    assert single.also_erased == ()
 
 
 def test_bad_evaluation_requests_are_one_line_errors(bench, trained) -> None:

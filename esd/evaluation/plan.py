@@ -2,7 +2,8 @@
 
 ``make_plan`` places the target and related concepts on the recogniser's vocabulary
 (``place_concept``), splits the reference set into a retain set (clips without the target) and a
-forget set (clips with it), and builds the blocks (``PromptBlock``):
+forget set (clips with it; a multi-concept run's other targets, ``also_erased``, leave the
+retain set too), and builds the blocks (``PromptBlock``):
 
 * ``retain`` / ``forget``: seeded captions of distinct reference clips (``caption_block``), each
   with its clip's length;
@@ -226,8 +227,13 @@ def make_plan(
     target: str,
     related: Sequence[str],
     settings: EvalSettings,
+    also_erased: Sequence[str] = (),
 ) -> EvalPlan:
     """Choose every prompt, length and seed of an evaluation (deterministic given the seed).
+
+    ``also_erased``: the other targets of a multi-concept run; clips containing any of them
+    leave the retain set (preservation is measured on motions no target names) but do not join
+    the forget set, which stays the ``target``'s.
 
     Raises ValueError for an empty concept or when no retain clip is left.
     """
@@ -241,7 +247,14 @@ def make_plan(
         raise ValueError("a related concept is listed twice; give each one once")
     labelled = goal.name is not None and goal.name in reference.concept_names
     mask, rule = reference.forget_mask(goal.name if labelled else goal.text)
-    retain_pool, forget_pool = np.flatnonzero(~mask), np.flatnonzero(mask)
+    erased = mask.copy()
+    for text in also_erased:
+        other = place_concept(recogniser, text)
+        known = other.name is not None and other.name in reference.concept_names
+        erased |= reference.forget_mask(other.name if known else other.text)[0]
+    if also_erased:
+        rule += f"; retain set also without {', '.join(repr(t) for t in also_erased)}"
+    retain_pool, forget_pool = np.flatnonzero(~erased), np.flatnonzero(mask)
     if len(retain_pool) == 0:
         raise ValueError(
             f"every clip of the reference's {reference.split} split contains {goal.text!r}: "

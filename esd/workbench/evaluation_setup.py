@@ -52,6 +52,7 @@ class EvaluationTargets:
     related: tuple[str, ...]  # concepts that should be kept
     baseline: str | None  # the model compared with (its base), None: none
     family: str = "bundled"  # the model's family (its sampler settings are used)
+    also_erased: tuple[str, ...] = ()  # the run's other targets: they leave the retain set
 
 
 def evaluation_targets(
@@ -73,7 +74,8 @@ def evaluation_targets(
                 f"{entry.name} is a {info.family} model and {baseline} a {other} one: measure "
                 "a model against a baseline of its own family"
             )
-    return EvaluationTargets(entry.name, target, related, baseline, info.family)
+    others = tuple(c for c in concepts if c.strip() != target.strip())
+    return EvaluationTargets(entry.name, target, related, baseline, info.family, others)
 
 
 def family_settings(

@@ -187,7 +187,13 @@ class EvaluationTask:
         problem = evaluator_problem(context, evaluator_path)
         if problem is not None:
             raise WorkbenchError(problem)
-        plan = make_plan(context, self.targets.target, self.targets.related, self.settings)
+        plan = make_plan(
+            context,
+            self.targets.target,
+            self.targets.related,
+            self.settings,
+            self.targets.also_erased,
+        )
         job.update(message=f"loading {name}")
         model = models.generator(name)
         other = models.generator(baseline) if baseline else None

@@ -35,18 +35,23 @@ def keyword_splits(
     target: str,
     related: Sequence[str] = (),
     include_all: bool = True,
+    also_erased: Sequence[str] = (),
 ) -> dict[str, list[T2MItem]]:
     """{"test", "forget", "retain", "related:TEXT" ...} item lists (see the module docstring).
+
+    ``also_erased``: a multi-concept run's other targets; items a caption of which names one
+    leave the retain set (and so the related splits) without joining the forget set.
 
     Raises ValueError when the target or a related text has no keywords ("a person").
     """
     keywords = target_keywords(target)
+    others = [target_keywords(text) for text in also_erased]
     forget, retain = [], []
     for item in items:
         hits = captions_of(item, keywords)
         if hits:
             forget.append(item.with_captions(hits))
-        else:
+        elif not any(captions_of(item, other) for other in others):
             retain.append(item)
     splits = {ALL_SPLIT: list(items)} if include_all else {}
     splits |= {FORGET_SPLIT: forget, RETAIN_SPLIT: retain}
