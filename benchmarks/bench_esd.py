@@ -21,7 +21,14 @@ per plan. Rows:
   the pairing or from the concept; ``2 concepts + variants + anchor`` adds throwing as an
   ``--anchors`` prompt with ``--preservation_weight`` ``ANCHOR_WEIGHT`` (the student kept equal
   to the teacher there). Throwing stays in the related concepts: it is measured on its own
-  prompts, not on the anchor alone.
+  prompts, not on the anchor alone;
+* ``... + verbs`` rows: the same with punch kinds named by punching's own verbs
+  (``PUNCH_VERBS``: "jabs", "delivers an uppercut", "lands a hook punch") instead of "throws",
+  the verb punch captions share with throwing; ``... + throw anchors``: the "throws" kinds
+  with throwing anchored in three phrasings (``THROW_ANCHORS``), "throws" among them; ``, 200
+  it``: twice the iterations per concept. A related concept that is also an anchor prompt is
+  measured once more on its held-out phrasings alone (never anchors): its specificity block
+  holds the anchor's own text among its prompts.
 
 Columns: wall seconds of the erasure (x_t preparation included), the 1-minute load average of
 the machine after it (other processes share the 2 cores), seconds per iteration, each target
@@ -32,8 +39,8 @@ prompts and seeds), each related concept's rate change (points, paired interval)
 the acceptance rules of efficacy (every target) / preservation / specificity (read on the point
 estimates) and the evaluator's overall verdict (pass / fail / inconclusive, read on the
 intervals: ``esd.evaluation.verdicts``).
-The retain set is the clips without the FIRST target concept (``esd.evaluation.plan``): in the
-multi-concept rows it still holds clips of the other targets, which penalises preservation.
+The retain set is the clips without ANY target concept (``make_plan(also_erased=...)``); the
+forget set, the held-out phrasings and the related concepts' block are the first target's.
 
 Usage:
     python benchmarks/bench_esd.py                      # all recipes, full evaluation preset
@@ -83,7 +90,13 @@ KICK, PUNCH, JUMP, SQUAT = (
 LUNGE, THROW, SIT = "a person lunging", "a person throwing", "a person sitting down"
 # Punch kinds the corpus's captions name ("jabs", "uppercuts", "hook punch"), worded unlike them
 PUNCH_KINDS = ("a person throws jabs", "a person throws uppercuts", "a person throws hook punches")
-ANCHOR_WEIGHT = 5.0  # --preservation_weight of the anchored row
+# ... and by punching's own verbs: "throws" is also throwing's verb
+PUNCH_VERBS = (
+    "a person jabs at the air", "a person delivers an uppercut", "a person lands a hook punch"
+)  # fmt: skip
+# Throwing in its own words, "throws" included: the punch kinds' verb must keep its other sense
+THROW_ANCHORS = (THROW, "a person throws a ball", "someone throws an object overhand")
+ANCHOR_WEIGHT = 5.0  # --preservation_weight of the anchored rows
 
 
 @dataclass(frozen=True)
@@ -119,6 +132,55 @@ RECIPES: dict[str, Recipe] = {
             "preservation_weight": ANCHOR_WEIGHT,
         },
         (JUMP, LUNGE, THROW),
+    ),
+    "2 concepts + verbs": Recipe(
+        {"concepts": (KICK, PUNCH), "variants": PUNCH_VERBS}, (JUMP, LUNGE, THROW)
+    ),
+    "2 concepts + verbs + anchor": Recipe(
+        {
+            "concepts": (KICK, PUNCH),
+            "variants": PUNCH_VERBS,
+            "anchors": (THROW,),
+            "preservation_weight": ANCHOR_WEIGHT,
+        },
+        (JUMP, LUNGE, THROW),
+    ),
+    "2 concepts + verbs + anchor, 200 it": Recipe(
+        {
+            "concepts": (KICK, PUNCH),
+            "variants": PUNCH_VERBS,
+            "anchors": (THROW,),
+            "preservation_weight": ANCHOR_WEIGHT,
+            "iterations": 200,
+        },
+        (JUMP, LUNGE, THROW),
+    ),
+    "2 concepts + variants + throw anchors": Recipe(
+        {
+            "concepts": (KICK, PUNCH),
+            "variants": PUNCH_KINDS,
+            "anchors": THROW_ANCHORS,
+            "preservation_weight": ANCHOR_WEIGHT,
+        },
+        (JUMP, LUNGE, THROW),
+    ),
+    "4 concepts + variants + throw anchors": Recipe(
+        {
+            "concepts": (KICK, PUNCH, JUMP, SQUAT),
+            "variants": PUNCH_KINDS,
+            "anchors": THROW_ANCHORS,
+            "preservation_weight": ANCHOR_WEIGHT,
+        },
+        (LUNGE, THROW, SIT),
+    ),
+    "4 concepts + verbs + anchor": Recipe(
+        {
+            "concepts": (KICK, PUNCH, JUMP, SQUAT),
+            "variants": PUNCH_VERBS,
+            "anchors": (THROW,),
+            "preservation_weight": ANCHOR_WEIGHT,
+        },
+        (LUNGE, THROW, SIT),
     ),
 }
 
@@ -161,21 +223,34 @@ class Measurer:
         self._base_blocks: dict[tuple, Measurement] = {}
         self._base_rates: dict[str, dict] = {}
 
-    def plan(self, target: str, related: tuple[str, ...] = ()) -> EvalPlan:
-        key = (target, related)
+    def plan(
+        self, target: str, related: tuple[str, ...] = (), also: tuple[str, ...] = ()
+    ) -> EvalPlan:
+        """``also``: the run's other targets (their clips leave the retain set)."""
+        key = (target, related, also)
         if key not in self._plans:
-            self._plans[key] = make_plan(self.context, target, list(related), self.settings)
+            self._plans[key] = make_plan(
+                self.context, target, list(related), self.settings, also_erased=also
+            )
         return self._plans[key]
 
-    def block(self, model: MotionGenerator, target: str, related: tuple[str, ...]) -> Measurement:
+    def block(
+        self,
+        model: MotionGenerator,
+        target: str,
+        related: tuple[str, ...],
+        also: tuple[str, ...] = (),
+    ) -> Measurement:
         """The evaluation block with its bootstrap replicates (for paired changes)."""
-        plan = self.plan(target, related)
+        plan = self.plan(target, related, also)
         return measure_model(model, plan, self.context, self.settings, {"name": target})
 
-    def base_block(self, target: str, related: tuple[str, ...]) -> Measurement:
-        key = (target, related)
+    def base_block(
+        self, target: str, related: tuple[str, ...], also: tuple[str, ...] = ()
+    ) -> Measurement:
+        key = (target, related, also)
         if key not in self._base_blocks:
-            self._base_blocks[key] = self.block(self.base, target, related)
+            self._base_blocks[key] = self.block(self.base, target, related, also)
         return self._base_blocks[key]
 
     def rates(self, model: MotionGenerator, concept: str) -> dict[str, Any]:
@@ -247,6 +322,22 @@ def target_rates(
     return rates
 
 
+def anchored_heldout(
+    measurer: Measurer, erased: MotionGenerator, cfg: ESDConfig, related: tuple[str, ...]
+) -> dict[str, dict]:
+    """Before / after rates of every related concept that is also an anchor prompt, on its
+    held-out phrasings only (never anchors): does the preservation reach past the words it
+    was given? Empty without anchors."""
+    out = {}
+    for concept in (c for c in related if c in cfg.anchors):
+        before, after = measurer.base_rates(concept), measurer.rates(erased, concept)
+        out[concept] = {
+            k: {"rate": r["heldout_concept_rate"], "ci95": r["heldout_concept_rate_ci95"]}
+            for k, r in (("before", before), ("after", after))
+        }
+    return out
+
+
 def summary_row(
     name: str,
     cfg: ESDConfig,
@@ -300,6 +391,18 @@ def _rate_text(rates: dict, key: str) -> str:
     return f"{rates[key]:.2f}{_ci(rates.get(f'{key}_ci95'))}"
 
 
+def _anchored_text(anchored: dict) -> str:
+    """'  anchored related, held-out phrasings only: ...' line (empty without anchors)."""
+    if not anchored:
+        return ""
+    parts = ", ".join(
+        f"{k.split()[-1]} {v['before']['rate']:.2f}{_ci(v['before']['ci95'])} -> "
+        f"{v['after']['rate']:.2f}{_ci(v['after']['ci95'])}"
+        for k, v in anchored.items()
+    )
+    return f"  anchored related concepts on their held-out phrasings only: {parts}\n"
+
+
 def print_row(row: dict, base: dict) -> None:
     """One row: every rate, FID and R-precision with its 95% interval; the changes' intervals
     are paired (the same prompts and seeds for the base and the unlearned model)."""
@@ -328,6 +431,7 @@ def print_row(row: dict, base: dict) -> None:
         f" R-precision top-3 {row['retain_r3']:.3f}{_ci(row['retain_r3_ci95'], fmt='.3f')}"
         f" change {row['retain_r3_change']:+.3f}{_ci(row['retain_r3_change_ci95'], fmt='+.3f')}\n"
         f"  related (rate change, points): {spec}\n"
+        f"{_anchored_text(row['anchored_heldout'])}"
         f"  acceptance efficacy/preservation/specificity: {passed}; evaluator verdict "
         f"{row['overall_verdict']}",
         flush=True,
@@ -361,15 +465,19 @@ def main() -> None:
     rows, bases = [], {}
     for name in args.recipes:
         cfg, related = recipe_config(name, base), RECIPES[name].related
-        base_block = measurer.base_block(cfg.concepts[0], related)
-        bases[f"{cfg.concepts[0]} | {', '.join(related)}"] = base_block.block
+        first, also = cfg.concepts[0], tuple(cfg.concepts[1:])
+        base_block = measurer.base_block(first, related, also)
+        bases[f"{first} | {', '.join(related)} | retain without {', '.join(cfg.concepts)}"] = (
+            base_block.block
+        )
         erased, timings = erase(base, cfg)
-        measured = measurer.block(erased, cfg.concepts[0], related)
+        measured = measurer.block(erased, first, related, also)
         block, b_block = measured.block, base_block.block
         changes = paired_changes(measured, base_block)
         targets = target_rates(measurer, erased, cfg, block, b_block)
         verdicts = compare(block, b_block, changes)
         row = summary_row(name, cfg, timings, verdicts, block, b_block, targets, changes)
+        row["anchored_heldout"] = anchored_heldout(measurer, erased, cfg, related)
         rows.append(row)
         print_row(row, b_block)
     if args.json:
