@@ -58,6 +58,7 @@ def test_base_stage_layout_resume_and_reload(data, tmp_path, text_encoder):
     [
         (["--vae_steps", "0"], "--vae_steps must be at least 1"),
         (["--vae_contact_weight", "-1"], "--vae_contact_weight must be >= 0"),
+        (["--vae_peak_weight", "-1"], "--vae_peak_weight must be >= 0"),
         (["--name", "../escape"], "invalid model name"),
         (["--data_root", "/nonexistent/folder"], "does not exist"),
     ],

@@ -1,4 +1,5 @@
-"""Oracle tests for the VAE's gait terms (esd.pretrain.vae): joint velocities and planted feet.
+"""Oracle tests for the VAE's gait terms (esd.pretrain.vae): joint velocities, planted feet and
+the worst root-relative joint.
 
 Each expected value is computed by hand from a tiny motion, so a mutant that drops the frame rate,
 the mask, the horizontal projection or the contact selection gives a different number.
@@ -14,7 +15,7 @@ import torch
 from esd.motion.skeleton import FOOT_CONTACT_JOINTS, FPS, NUM_JOINTS
 from esd.pretrain import base_stage
 from esd.pretrain.cli import build_parser, settings_from_args, stage_defaults
-from esd.pretrain.vae import VAETrainConfig, contact_slide, velocity_error
+from esd.pretrain.vae import VAETrainConfig, contact_slide, velocity_error, worst_joint_error
 
 
 def still(frames: int, batch: int = 1) -> torch.Tensor:
@@ -68,6 +69,22 @@ def test_contact_slide_uses_the_contact_of_the_pair_start_and_valid_frames_only(
     assert float(contact_slide(joints, contacts, mask)) == 0.0
 
 
+def test_worst_joint_error_takes_each_frames_largest_root_relative_error() -> None:
+    truth = still(3)
+    guess = truth.clone()
+    guess[0, :, 10, 1] = torch.tensor([0.1, 0.4, 0.0])  # a foot stops 0.1 / 0.4 m short
+    guess[0, :, 3, 0] = 0.2  # another joint 0.2 m off on every frame
+    mask = torch.ones(1, 3, dtype=torch.bool)
+    # frame maxima 0.2, 0.4, 0.2: not the mean over joints, not the sum
+    assert float(worst_joint_error(guess, truth, mask)) == pytest.approx((0.2 + 0.4 + 0.2) / 3)
+    drifted = guess + torch.tensor([1.0, 0.0, 2.0])  # the whole body elsewhere: pelvis-relative
+    assert float(worst_joint_error(drifted, truth, mask)) == pytest.approx(0.8 / 3)
+    squared = (0.2**2 + 0.4**2 + 0.2**2) / 3  # the square of each frame's worst, then the mean
+    assert float(worst_joint_error(guess, truth, mask, power=2)) == pytest.approx(squared)
+    mask[0, 1] = False  # padding does not count
+    assert float(worst_joint_error(guess, truth, mask)) == pytest.approx(0.2)
+
+
 class Captured(Exception):
     """Raised by the stand-in for train_vae with the config it was given."""
 
@@ -79,11 +96,14 @@ def test_the_pretrain_flags_reach_the_vae_loss(monkeypatch) -> None:
     monkeypatch.setattr(base_stage, "train_vae", capture)
     monkeypatch.setattr(base_stage, "load_clips", lambda *a, **k: ([], []))
     argv = ["base", "--vae_velocity_weight", "1.5", "--vae_contact_weight", "2"]
+    argv += ["--vae_peak_weight", "3"]
     settings = settings_from_args(stage_defaults(build_parser().parse_args(argv)))
     with pytest.raises(Captured) as caught:
         base_stage.vae_stage(SimpleNamespace(mean=0.0, std=1.0), settings, torch.device("cpu"))
     cfg = caught.value.args[0]
-    assert (cfg.velocity_weight, cfg.contact_weight) == (1.5, 2.0)
+    assert (cfg.velocity_weight, cfg.contact_weight, cfg.peak_weight) == (1.5, 2.0, 3.0)
+    assert cfg.peak_power == 2  # the squared worst joint (bench_vae_loss.py: kicks need it)
     defaults = settings_from_args(stage_defaults(build_parser().parse_args(["base"])))
     assert defaults.vae_velocity_weight == VAETrainConfig.velocity_weight == 0.0  # bundled recipe
     assert defaults.vae_contact_weight == VAETrainConfig.contact_weight == 0.0
+    assert defaults.vae_peak_weight == VAETrainConfig.peak_weight == 0.0

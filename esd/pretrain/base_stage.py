@@ -101,6 +101,7 @@ def vae_stage(
         seed=settings.seed,
         velocity_weight=settings.vae_velocity_weight,
         contact_weight=settings.vae_contact_weight,
+        peak_weight=settings.vae_peak_weight,
     )
     vae_cfg = VAEConfig(latent_dim=settings.latent_dim)
     began = time.monotonic()

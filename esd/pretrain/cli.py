@@ -125,6 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=VAETrainConfig.contact_weight,
         help="VAE planted-foot sliding loss weight (m/s; esd.pretrain.vae)",
     )
+    parser.add_argument(
+        "--vae_peak_weight",
+        type=float,
+        default=VAETrainConfig.peak_weight,
+        help="VAE squared worst-joint (root-relative) loss weight (m^2; esd.pretrain.vae)",
+    )
     parser.add_argument("--max_clips", type=int, default=None, help="use at most N train clips")
     parser.add_argument("--resume", action="store_true", help="continue from model/latest.tar")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing run")
@@ -185,7 +191,7 @@ def check_args(args: argparse.Namespace) -> None:
     for name in ("vae_steps", "denoiser_steps", "evaluator_steps", "batch_size"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name} must be at least 1, got {getattr(args, name)}")
-    for name in ("vae_velocity_weight", "vae_contact_weight"):
+    for name in ("vae_velocity_weight", "vae_contact_weight", "vae_peak_weight"):
         if not getattr(args, name) >= 0:
             raise ValueError(f"--{name} must be >= 0, got {getattr(args, name)}")
     if args.mocap_repeat < 1:
@@ -212,6 +218,7 @@ def settings_from_args(args: argparse.Namespace) -> PretrainSettings:
         latent_dim=args.latent_dim,
         vae_velocity_weight=args.vae_velocity_weight,
         vae_contact_weight=args.vae_contact_weight,
+        vae_peak_weight=args.vae_peak_weight,
         max_clips=args.max_clips,
     )
 

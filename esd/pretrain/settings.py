@@ -43,6 +43,7 @@ class PretrainSettings:
     latent_dim: int = VAEConfig.latent_dim  # channels per latent token of the VAE
     vae_velocity_weight: float = VAETrainConfig.velocity_weight  # VAE joint-velocity term
     vae_contact_weight: float = VAETrainConfig.contact_weight  # VAE planted-foot sliding term
+    vae_peak_weight: float = VAETrainConfig.peak_weight  # VAE worst-joint term
     max_clips: int | None = None  # use at most this many training clips (None: all)
 
 
