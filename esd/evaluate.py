@@ -46,18 +46,19 @@ from typing import Any
 
 import torch
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from esd.common.errors import one_line
 from esd.common.runtime import DEVICE_CHOICES, pick_device
-from esd.console import CONSOLE, PLAIN_EVERY_S, fail, notice, plain_warnings, positive_int, seed_int
+from esd.console import (
+    CONSOLE,
+    StageProgress,
+    T2MProgress,
+    fail,
+    notice,
+    plain_warnings,
+    positive_int,
+    seed_int,
+)
 from esd.evaluation.context import EvalContext
 from esd.evaluation.instruments import (
     AUTO,
@@ -72,6 +73,7 @@ from esd.evaluation.instruments import (
     describe_model,
     load_context,
     load_generator,
+    other_targets,
     output_dir,
     resolve_evaluator,
     write_outputs,
@@ -106,7 +108,6 @@ def baseline_info(args: argparse.Namespace, model: dict[str, Any]) -> dict[str, 
 # --- terminal -----------------------------------------------------------------------------------
 
 TABLE_WIDTH = 140  # columns of the report table when the output is not a terminal
-GPU_ADVICE_S = 3600.0  # an estimate above this on the CPU recommends a GPU
 
 
 def _inconclusive(verdicts: dict[str, Any]) -> list[str]:
@@ -133,96 +134,6 @@ def verdict_hint(metrics: dict[str, Any]) -> str | None:
         f"inconclusive: the 95% interval of the change straddles the rule for {unsure}"
         f" ({samples} retain samples); evaluate more samples (the full preset, or --num_samples)"
     )
-
-
-class StageProgress:
-    """Rich progress, one bar per stage; pass it as ``on_progress(stage, done, total)``."""
-
-    def __init__(self, console: Console = CONSOLE) -> None:
-        self._progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-        )
-        self._tasks: dict[str, Any] = {}
-
-    def __enter__(self) -> StageProgress:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        if stage not in self._tasks:
-            self._tasks[stage] = self._progress.add_task(stage, total=total)
-        self._progress.update(self._tasks[stage], completed=done, total=total)
-
-
-def duration_text(seconds: float) -> str:
-    """12 s, 3.4 min, 5.6 h or 7.8 days."""
-    for unit, size in (("days", 86400.0), ("h", 3600.0), ("min", 60.0)):
-        if seconds >= size:
-            return f"{seconds / size:.1f} {unit}"
-    return f"{seconds:.0f} s"
-
-
-class T2MProgress:
-    """One bar over every generation batch of the run (both models); after the first batch,
-    one line with the measured seconds per batch and the extrapolated duration of the run. An
-    interrupted run leaves no bar behind (the error line alone)."""
-
-    def __init__(self, batches: int, models: int, replications: int, device: torch.device):
-        self.total, self.models, self.replications = batches * models, models, replications
-        self.per_model, self.device = batches, device
-        self.progress = Progress(
-            TextColumn("[bold]T2M protocol"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[status]}"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=CONSOLE,
-        )
-        self.task = self.progress.add_task("T2M protocol", total=self.total, status="")
-        self.done, self.started = 0, time.monotonic()
-        self.last_line = self.started  # without a terminal: a plain line now and then
-
-    def __enter__(self) -> T2MProgress:
-        self.progress.start()
-        self.started = self.last_line = time.monotonic()
-        return self
-
-    def __exit__(self, exc_type: object, *exc: object) -> None:
-        if exc_type is not None:
-            self.progress.live.transient = True  # stopped or failed: no bar left on screen
-        self.progress.stop()
-
-    def estimate_line(self, first_batch_s: float) -> str:
-        whole = first_batch_s * self.total
-        line = (
-            f"estimate: the first batch of 32 took {first_batch_s:.1f} s on {self.device}; "
-            f"{self.per_model // self.replications} batches per replication x "
-            f"{self.replications} replications x {self.models} model(s) = {self.total} batches"
-            f" -> about {duration_text(whole)} in all (extrapolated from one batch)"
-        )
-        if self.device.type == "cpu" and whole > GPU_ADVICE_S:
-            line += "; the papers' protocol wants a GPU (README 'Evaluate like the papers')"
-        return line
-
-    def __call__(self, label: str, split: str, rep: int, done: int, total: int) -> None:
-        self.done += 1
-        now = time.monotonic()
-        if self.done == 1:
-            CONSOLE.print(self.estimate_line(now - self.started), soft_wrap=True)
-        status = f"{label} · {split} · replication {rep + 1}/{self.replications}"
-        self.progress.update(self.task, completed=min(self.done, self.total), status=status)
-        if not CONSOLE.is_terminal and now - self.last_line >= PLAIN_EVERY_S:
-            self.last_line = now
-            stamp = time.strftime("%H:%M:%S")
-            CONSOLE.print(f"{stamp} T2M protocol {self.done}/{self.total} {status}")
 
 
 # --- command line -------------------------------------------------------------------------------
@@ -460,19 +371,11 @@ def evaluate_t2m(
     return metrics, out_dir
 
 
-def other_targets(args: argparse.Namespace, model: dict[str, Any]) -> list[str]:
-    """--also_erased, else the other concepts the evaluated ESD run erased (they leave the
-    retain set: preservation is measured on motions no target names)."""
-    if args.also_erased:
-        return list(args.also_erased)
-    return [c for c in model.get("concepts", []) if c.strip() != args.target_concept.strip()]
-
-
 def run(args: argparse.Namespace) -> tuple[dict[str, Any], Path]:
     """Choose the evaluator and check its quick parts (a bad model, file or flag is one line
     alone), say which is used in one line, then evaluate with it."""
     model = describe_model(args.name, args.ckpt, args.checkpoints_dir)
-    args.also_erased = other_targets(args, model)
+    args.also_erased = other_targets(args.also_erased, args.target_concept, model)
     if args.also_erased:
         CONSOLE.print(
             "retain set: also without " + ", ".join(repr(c) for c in args.also_erased),

@@ -12,6 +12,7 @@ one actionable line (CheckpointError, ReferenceError, DatasetError, T2MFilesErro
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -167,6 +168,15 @@ def describe_model(name: str, ckpt: str | None, checkpoints_dir: str | Path) -> 
     concepts = [str(c) for c in esd.get("concepts", ())] if isinstance(esd, dict) else []
     return {"name": name, "ckpt": str(file), "kind": payload["kind"], "base": base,
             "concepts": concepts}  # fmt: skip
+
+
+def other_targets(also_erased: Sequence[str], target: str, model: dict[str, Any]) -> list[str]:
+    """``also_erased`` when given, else the other concepts the described ESD run erased
+    (``describe_model``'s "concepts" without ``target``): they leave the retain set, so that
+    preservation is measured on motions no target names."""
+    if also_erased:
+        return list(also_erased)
+    return [c for c in model.get("concepts", []) if c.strip() != target.strip()]
 
 
 def load_generator(
