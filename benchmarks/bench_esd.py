@@ -107,6 +107,24 @@ class Recipe:
     related: tuple[str, ...] = tuple(cli.DEFAULT_RELATED)
 
 
+def several(
+    concepts: tuple[str, ...],
+    variants: tuple[str, ...] = (),
+    anchors: tuple[str, ...] = (),
+    **extra: Any,
+) -> Recipe:
+    """A multi-concept row: the targets, optional variants, optional anchors (weighted by
+    ``ANCHOR_WEIGHT``); related: the concepts of ``RELATED_OF`` for that many targets."""
+    overrides: dict[str, Any] = {"concepts": concepts, **extra}
+    if variants:
+        overrides["variants"] = variants
+    if anchors:
+        overrides |= {"anchors": anchors, "preservation_weight": ANCHOR_WEIGHT}
+    return Recipe(overrides, RELATED_OF[len(concepts)])
+
+
+TWO, FOUR = (KICK, PUNCH), (KICK, PUNCH, JUMP, SQUAT)
+RELATED_OF = {1: (JUMP, LUNGE, THROW), 2: (JUMP, LUNGE, THROW), 4: (LUNGE, THROW, SIT)}
 RECIPES: dict[str, Recipe] = {
     "default": Recipe({}),
     "teacher": Recipe({"xt_source": "teacher"}),
@@ -115,73 +133,20 @@ RECIPES: dict[str, Recipe] = {
     "eta 1.5": Recipe({"negative_guidance": 1.5}),
     "eta 2.5": Recipe({"negative_guidance": 2.5}),
     "seed cmd": Recipe({}),  # settings from SEED_COMMAND (seed_command_config)
-    "2 concepts": Recipe({"concepts": (KICK, PUNCH)}, (JUMP, LUNGE, THROW)),
-    "4 concepts": Recipe({"concepts": (KICK, PUNCH, JUMP, SQUAT)}, (LUNGE, THROW, SIT)),
+    "2 concepts": several(TWO),
+    "4 concepts": several(FOUR),
     # is punching's shortfall in "2 concepts" the pairing or the concept? the same alone, and
     # the pair with punch kinds as --variants
-    "punch": Recipe({"concepts": (PUNCH,)}, (JUMP, LUNGE, THROW)),
-    "2 concepts + variants": Recipe(
-        {"concepts": (KICK, PUNCH), "variants": PUNCH_KINDS}, (JUMP, LUNGE, THROW)
-    ),
+    "punch": several((PUNCH,)),
+    "2 concepts + variants": several(TWO, PUNCH_KINDS),
     # ... and throwing, which the punch kinds take with them, kept by the preservation term
-    "2 concepts + variants + anchor": Recipe(
-        {
-            "concepts": (KICK, PUNCH),
-            "variants": PUNCH_KINDS,
-            "anchors": (THROW,),
-            "preservation_weight": ANCHOR_WEIGHT,
-        },
-        (JUMP, LUNGE, THROW),
-    ),
-    "2 concepts + verbs": Recipe(
-        {"concepts": (KICK, PUNCH), "variants": PUNCH_VERBS}, (JUMP, LUNGE, THROW)
-    ),
-    "2 concepts + verbs + anchor": Recipe(
-        {
-            "concepts": (KICK, PUNCH),
-            "variants": PUNCH_VERBS,
-            "anchors": (THROW,),
-            "preservation_weight": ANCHOR_WEIGHT,
-        },
-        (JUMP, LUNGE, THROW),
-    ),
-    "2 concepts + verbs + anchor, 200 it": Recipe(
-        {
-            "concepts": (KICK, PUNCH),
-            "variants": PUNCH_VERBS,
-            "anchors": (THROW,),
-            "preservation_weight": ANCHOR_WEIGHT,
-            "iterations": 200,
-        },
-        (JUMP, LUNGE, THROW),
-    ),
-    "2 concepts + variants + throw anchors": Recipe(
-        {
-            "concepts": (KICK, PUNCH),
-            "variants": PUNCH_KINDS,
-            "anchors": THROW_ANCHORS,
-            "preservation_weight": ANCHOR_WEIGHT,
-        },
-        (JUMP, LUNGE, THROW),
-    ),
-    "4 concepts + variants + throw anchors": Recipe(
-        {
-            "concepts": (KICK, PUNCH, JUMP, SQUAT),
-            "variants": PUNCH_KINDS,
-            "anchors": THROW_ANCHORS,
-            "preservation_weight": ANCHOR_WEIGHT,
-        },
-        (LUNGE, THROW, SIT),
-    ),
-    "4 concepts + verbs + anchor": Recipe(
-        {
-            "concepts": (KICK, PUNCH, JUMP, SQUAT),
-            "variants": PUNCH_VERBS,
-            "anchors": (THROW,),
-            "preservation_weight": ANCHOR_WEIGHT,
-        },
-        (LUNGE, THROW, SIT),
-    ),
+    "2 concepts + variants + anchor": several(TWO, PUNCH_KINDS, (THROW,)),
+    "2 concepts + verbs": several(TWO, PUNCH_VERBS),
+    "2 concepts + verbs + anchor": several(TWO, PUNCH_VERBS, (THROW,)),
+    "2 concepts + verbs + anchor, 200 it": several(TWO, PUNCH_VERBS, (THROW,), iterations=200),
+    "2 concepts + variants + throw anchors": several(TWO, PUNCH_KINDS, THROW_ANCHORS),
+    "4 concepts + variants + throw anchors": several(FOUR, PUNCH_KINDS, THROW_ANCHORS),
+    "4 concepts + verbs + anchor": several(FOUR, PUNCH_VERBS, (THROW,)),
 }
 
 MIN_RATE_BEFORE, MAX_RATE_AFTER = 0.8, 0.1  # efficacy: target concept rate before / after
