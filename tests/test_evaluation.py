@@ -224,6 +224,8 @@ def test_other_targets_leave_the_retain_set_but_not_the_forget_set(context, plan
     kick = set(reference.retain_forget("kick")[1].tolist())
     assert both.retain_size == len(reference.concepts) - len(kick | walk)
     assert "also without 'a person walking'" in both.forget_rule
+    with pytest.raises(ValueError, match="contains 'a person kicking' or 'a person walking' or"):
+        make_plan(context, TARGET, [], SMALL, also_erased=["a person walking", "a person waving"])
 
 
 def test_bad_concepts_are_refused(context):

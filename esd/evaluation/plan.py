@@ -256,8 +256,9 @@ def make_plan(
         rule += f"; retain set also without {', '.join(repr(t) for t in also_erased)}"
     retain_pool, forget_pool = np.flatnonzero(~erased), np.flatnonzero(mask)
     if len(retain_pool) == 0:
+        named = " or ".join(repr(t) for t in (goal.text, *also_erased))
         raise ValueError(
-            f"every clip of the reference's {reference.split} split contains {goal.text!r}: "
+            f"every clip of the reference's {reference.split} split contains {named}: "
             "no retain set is left; evaluate on a split with other motions"
         )
     seed = settings.seed
