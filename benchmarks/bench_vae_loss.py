@@ -35,6 +35,7 @@ if __package__ in (None, ""):  # run as a script: make the project root importab
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.bench_vae import mpjpe_cm, print_gait
+from esd.common.runtime import DEVICE_CHOICES, pick_device
 from esd.evaluation.gait import summarise
 from esd.models.bundled.vae import VAEConfig
 from esd.motion.features import features_to_joints
@@ -93,6 +94,7 @@ def main() -> None:
     p.add_argument("--peak_weight", type=float, default=VAETrainConfig.peak_weight)
     p.add_argument("--peak_power", type=int, default=VAETrainConfig.peak_power)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", choices=DEVICE_CHOICES, help="where the VAE trains")
     p.add_argument("--real", type=Path, help="another HumanML3D-layout folder to measure")
     p.add_argument("--real_ids", type=Path, help="the ids of --real to measure (one per line)")
     p.add_argument("--json", type=Path, help="also write the settings and measures here")
@@ -114,7 +116,7 @@ def main() -> None:
     began = time.monotonic()
     vae, metrics = train_vae(
         train, val, folder.mean, folder.std, VAEConfig(latent_dim=args.latent_dim), cfg,
-        torch.device("cpu"),
+        pick_device(args.device),
     )  # fmt: skip
     minutes = (time.monotonic() - began) / 60
     vae = vae.cpu().eval()
