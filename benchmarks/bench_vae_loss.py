@@ -63,6 +63,24 @@ def round_trip(vae, clips: list[np.ndarray], mean: np.ndarray, std: np.ndarray) 
     return out
 
 
+def mpjpe_block(
+    vae, feats: list[np.ndarray], mean, std, label: str, name: str
+) -> tuple[list, list, dict]:
+    """Round trip of raw feature clips (T_i, 263): (reconstructed joints, input joints, the
+    global and root-relative MPJPE summaries keyed ``mpjpe_{kind}_cm``), printed as ``label``;
+    ``name`` prefixes the summaries' names (it seeds their bootstrap)."""
+    rebuilt = round_trip(vae, [((f - mean) / std).astype(np.float32) for f in feats], mean, std)
+    truth = [features_to_joints(f) for f in feats]
+    out = {}
+    for root_relative in (False, True):
+        kind = "root-relative" if root_relative else "global"
+        errors = [mpjpe_cm(r, t, root_relative) for r, t in zip(rebuilt, truth)]
+        summary = summarise(errors, name=f"{name}/{kind}")
+        out[f"mpjpe_{kind}_cm"] = [summary.mean, *summary.ci95]
+        print(f"  {label} MPJPE {kind:13s} {summary.line('cm', 2)}")
+    return rebuilt, truth, out
+
+
 def measure_real(vae, root: Path, ids_file: Path | None, mean, std) -> dict[str, list[float]]:
     """Round-trip MPJPE of ``root``'s clips (those of ``ids_file``, else all), printed."""
     ids = (
@@ -72,16 +90,8 @@ def measure_real(vae, root: Path, ids_file: Path | None, mean, std) -> dict[str,
     )
     feats = [np.asarray(read_npy(root / FEATURES_DIR / f"{i}.npy"))[:MAX_FRAMES] for i in ids]
     feats = [f.astype(np.float32) for f in feats if len(f) >= MIN_CLIP_FRAMES]
-    rebuilt = round_trip(vae, [((f - mean) / std).astype(np.float32) for f in feats], mean, std)
-    truth = [features_to_joints(f) for f in feats]
-    out = {}
-    for root_relative in (False, True):
-        kind = "root-relative" if root_relative else "global"
-        errors = [mpjpe_cm(r, t, root_relative) for r, t in zip(rebuilt, truth)]
-        summary = summarise(errors, name=f"real/{kind}")
-        out[f"real_mpjpe_{kind}_cm"] = [summary.mean, *summary.ci95]
-        print(f"  {root.name} MPJPE {kind:13s} {summary.line('cm', 2)}")
-    return out
+    _, _, out = mpjpe_block(vae, feats, mean, std, root.name, "real")
+    return {f"real_{k}": v for k, v in out.items()}
 
 
 def main() -> None:
@@ -122,19 +132,11 @@ def main() -> None:
     vae = vae.cpu().eval()
     kept = [r for r in records if r.num_frames >= MIN_CLIP_FRAMES]
     ids = [r.id for r in kept]
-    clips = [
-        ((r.features[:MAX_FRAMES] - folder.mean) / folder.std).astype(np.float32) for r in kept
-    ]
-    rebuilt = round_trip(vae, clips, folder.mean, folder.std)
-    truth = [features_to_joints(c * folder.std + folder.mean) for c in clips]
     print(f"VAE stage: {minutes:.1f} min, validation MPJPE {metrics['val_mpjpe_cm']:.2f} cm")
+    feats = [np.asarray(r.features[:MAX_FRAMES], np.float32) for r in kept]
+    rebuilt, truth, measured = mpjpe_block(vae, feats, folder.mean, folder.std, "test", "vae")
     result = {"settings": vars(args) | {"data_root": str(args.data_root)}, "minutes": minutes}
-    for root_relative in (False, True):
-        kind = "root-relative" if root_relative else "global"
-        errors = [mpjpe_cm(r, t, root_relative) for r, t in zip(rebuilt, truth)]
-        summary = summarise(errors, name=f"vae/{kind}")
-        result[f"mpjpe_{kind}_cm"] = [summary.mean, *summary.ci95]
-        print(f"  test MPJPE {kind:13s} {summary.line('cm', 2)}")
+    result |= measured
     if args.real is not None:
         result |= measure_real(vae, args.real, args.real_ids, folder.mean, folder.std)
     labels_path = args.data_root / LABELS_FILE
