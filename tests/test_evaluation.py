@@ -27,9 +27,9 @@ from esd.evaluation.reference import (
     ReferenceSet,
     evaluator_fingerprint,
 )
-from esd.evaluation.report import markdown_report, report_rows
+from esd.evaluation.report import markdown_report, report_rows, verdict_text
 from esd.evaluation.settings import EvalSettings
-from esd.evaluation.verdicts import FID_TOLERANCE, R3_TOLERANCE, compare
+from esd.evaluation.verdicts import FID_TOLERANCE, R3_TOLERANCE, compare, read_verdict
 from esd.motion.humanml3d import DatasetError, MotionFolder
 from esd.motion.keywords import stem, target_keywords
 from tests.fakes import FakeClipSource, FakeRecogniser, tiny_evaluator, write_fake_humanml3d
@@ -663,6 +663,26 @@ def test_verdicts_read_the_interval_of_the_change(changes, expected):
         verdicts["overall_verdict"],
     )
     assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("verdict", "word", "shown"),
+    [
+        ({"verdict": "INCONCLUSIVE", "pass": None}, "inconclusive", "INCONCLUSIVE"),
+        ({"status": "failed"}, "fail", "FAIL"),  # an older engine's key and word
+        ({"inconclusive": True, "pass": None}, "inconclusive", "INCONCLUSIVE"),
+        ({"pass": True}, "pass", "PASS"),  # legacy bools
+        ({"pass": False}, "fail", "FAIL"),
+        ({"pass": None}, "n/a", "n/a"),
+        ("PASS", "pass", "PASS"),
+        ("maybe", "n/a", "n/a"),  # an unknown word is no verdict
+        (False, "fail", "FAIL"),
+        (None, "n/a", "n/a"),
+    ],
+)  # fmt: skip
+def test_one_reader_of_verdicts_serves_the_report_and_the_page(verdict, word, shown):
+    assert read_verdict(verdict) == word
+    assert verdict_text(verdict) == shown
 
 
 def test_the_fid_row_carries_the_fid_verdict_not_the_block_verdict():

@@ -22,6 +22,7 @@ import trimesh
 
 from esd.common.files import FILE_MODE
 from esd.evaluation.instruments import DEFAULT_RELATED
+from esd.evaluation.verdicts import read_verdict
 from esd.models import checkpoints as ck
 from esd.models import generator as generator_module
 from esd.models.generator import MotionGenerator
@@ -51,7 +52,6 @@ from esd.workbench.presentation import (
     note_sides,
     progress_text,
     run_prompts,
-    verdict_label,
 )
 from esd.workbench.recognition_notes import pair_note
 from esd.workbench.run_status import write_status
@@ -805,5 +805,5 @@ def test_per_metric_verdicts_and_inconclusive_are_shown_as_reported() -> None:
     assert block_verdicts(metrics_with(legacy)) == {
         "efficacy": "pass", "preservation": "fail", "specificity": "n/a", "overall": "fail",
     }  # fmt: skip
-    assert verdict_label({"verdict": "INCONCLUSIVE"}) == "inconclusive"
-    assert verdict_label(None) == "n/a" and verdict_label("PASS") == "pass"
+    assert read_verdict({"verdict": "INCONCLUSIVE"}) == "inconclusive"
+    assert read_verdict(None) == "n/a" and read_verdict("PASS") == "pass"

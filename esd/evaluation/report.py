@@ -15,7 +15,12 @@ from rich.table import Table
 from esd.evaluation.changes import interval_of, lookup
 from esd.evaluation.metrics import DIVERSITY_PAIRS, MULTIMODALITY_PAIRS
 from esd.evaluation.settings import MM_PROMPTS, MM_REPEATS
-from esd.evaluation.verdicts import FID_TOLERANCE, R3_TOLERANCE, SPECIFICITY_TOLERANCE
+from esd.evaluation.verdicts import (
+    FID_TOLERANCE,
+    R3_TOLERANCE,
+    SPECIFICITY_TOLERANCE,
+    read_verdict,
+)
 
 PASS, FAIL, INCONCLUSIVE, UNKNOWN = "PASS", "FAIL", "INCONCLUSIVE", "n/a"
 LABELS = {"pass": PASS, "fail": FAIL, "inconclusive": INCONCLUSIVE, "n/a": UNKNOWN}
@@ -85,13 +90,9 @@ def fmt_change(model: Any, baseline: Any, relative: bool = False, entry: Any = N
 
 
 def verdict_text(passed: Any) -> str:
-    """PASS / FAIL / INCONCLUSIVE / n/a of a verdict: a verdict dict (its ``verdict``, else its
-    legacy ``pass``), a verdict string, or a legacy bool / None."""
-    if isinstance(passed, dict):
-        passed = passed.get("verdict", passed.get("pass"))
-    if isinstance(passed, str):
-        return LABELS.get(passed, UNKNOWN)
-    return UNKNOWN if passed is None else (PASS if passed else FAIL)
+    """PASS / FAIL / INCONCLUSIVE / n/a of a verdict (``esd.evaluation.verdicts.read_verdict``:
+    a verdict dict, a verdict string, or a legacy bool / None)."""
+    return LABELS[read_verdict(passed)]
 
 
 def overall_text(verdicts: dict[str, Any]) -> str:

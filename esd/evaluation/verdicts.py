@@ -34,6 +34,12 @@ SPECIFICITY_TOLERANCE = 0.10  # specificity: each related concept rate may fall 
 EDGE = 1e-12  # a change exactly on a tolerance passes (float round-off)
 
 PASS, FAIL, INCONCLUSIVE, UNDECIDED = "pass", "fail", "inconclusive", "n/a"
+VERDICT_WORDS = {  # words a metrics.json (this engine's or an older one's) may use -> the verdict
+    "pass": PASS, "passed": PASS, "true": PASS,
+    "fail": FAIL, "failed": FAIL, "false": FAIL,
+    "inconclusive": INCONCLUSIVE, "unknown": INCONCLUSIVE,
+    "n/a": UNDECIDED, "none": UNDECIDED,
+}  # fmt: skip
 
 
 def read_interval(interval: Iterable[float], passes: Callable[[float], bool]) -> str:
@@ -49,6 +55,28 @@ def combine(readings: Iterable[str]) -> str:
         if verdict in found:
             return verdict
     return PASS
+
+
+def read_verdict(verdict: Any) -> str:
+    """pass / fail / inconclusive / n/a of one verdict of a metrics.json, read defensively.
+
+    A verdict dict names its outcome (``verdict``; older engines ``status`` / ``outcome``, or an
+    ``inconclusive`` flag), else carries the legacy ``pass`` (True / False / None: not reached);
+    a bare string or bool is read the same way. An unknown word reads n/a.
+    """
+    if isinstance(verdict, dict):
+        for key in ("verdict", "status", "outcome"):
+            word = verdict.get(key)
+            if isinstance(word, str) and word.strip().lower() in VERDICT_WORDS:
+                return VERDICT_WORDS[word.strip().lower()]
+        if verdict.get("inconclusive") is True:
+            return INCONCLUSIVE
+        verdict = verdict.get("pass")
+    if isinstance(verdict, str):
+        return VERDICT_WORDS.get(verdict.strip().lower(), UNDECIDED)
+    if verdict is None:
+        return UNDECIDED
+    return PASS if verdict else FAIL
 
 
 def as_bool(verdict: str) -> bool | None:

@@ -14,6 +14,7 @@ from typing import Any
 from esd.common.errors import one_line
 from esd.evaluation.instruments import DEFAULT_RELATED, DEFAULT_TARGET
 from esd.evaluation.report import report_rows
+from esd.evaluation.verdicts import UNDECIDED, combine, read_verdict
 from esd.models import checkpoints as ck
 from esd.workbench.catalogue import ModelInfo
 from esd.workbench.families import family_text
@@ -26,13 +27,6 @@ MODEL_HEADERS = (
     "name", "status", "efficacy", "preservation", "specificity", "concept rate", "concept",
     "method", "η", "lr", "steps", "batch", "base", "family", "created", "note",
 )  # fmt: skip
-PASS, FAIL, INCONCLUSIVE, NO_VERDICT = "pass", "fail", "inconclusive", "n/a"
-VERDICT_WORDS = {  # words the evaluation engine may use -> what the page shows
-    "pass": PASS, "passed": PASS, "true": PASS,
-    "fail": FAIL, "failed": FAIL, "false": FAIL,
-    "inconclusive": INCONCLUSIVE, "unknown": INCONCLUSIVE,
-    "n/a": NO_VERDICT, "none": NO_VERDICT,
-}  # fmt: skip
 SHADOW_TEXT = "shadows the bundled model of the same name"  # a checkpoints model named so
 RUN_MARKERS = {  # run status -> marker in the model list
     "trained": "✓ trained", "incomplete": "◐ incomplete", "training": "▶ training",
@@ -79,36 +73,9 @@ def progress_text(snap: JobSnapshot) -> str:
     return " · ".join(parts) + (f"\n{snap.message}" if snap.message else "")
 
 
-def verdict_label(verdict: Any) -> str:
-    """pass / fail / inconclusive / n/a of one verdict of metrics.json, read defensively.
-
-    The engine's newer verdicts name their outcome (a "verdict" / "status" / "outcome" string,
-    "inconclusive" where the 95% interval straddles the threshold); older ones carry only
-    "pass" (True / False / None: not reached).
-    """
-    if isinstance(verdict, dict):
-        for key in ("verdict", "status", "outcome"):
-            word = verdict.get(key)
-            if isinstance(word, str) and word.strip().lower() in VERDICT_WORDS:
-                return VERDICT_WORDS[word.strip().lower()]
-        if verdict.get("inconclusive") is True:
-            return INCONCLUSIVE
-        verdict = verdict.get("pass")
-    if isinstance(verdict, str):
-        return VERDICT_WORDS.get(verdict.strip().lower(), verdict.strip().lower())
-    if verdict is None:
-        return NO_VERDICT
-    return PASS if verdict else FAIL
-
-
 def combined_verdict(labels: Sequence[str]) -> str:
-    """One label for several verdicts: fail if one fails, else inconclusive if one is, else
-    pass when all pass (n/a when there is none or none was reached)."""
-    if FAIL in labels:
-        return FAIL
-    if INCONCLUSIVE in labels:
-        return INCONCLUSIVE
-    return PASS if labels and all(label == PASS for label in labels) else NO_VERDICT
+    """One label for several verdicts (``esd.evaluation.verdicts.combine``): n/a for none."""
+    return combine(labels) if labels else UNDECIDED
 
 
 def block_verdicts(metrics: dict[str, Any] | None) -> dict[str, str]:
@@ -119,13 +86,13 @@ def block_verdicts(metrics: dict[str, Any] | None) -> dict[str, str]:
         return {}
     specificity = verdicts.get("specificity") or {}
     labels = {
-        "efficacy": verdict_label(verdicts.get("efficacy")),
-        "preservation": verdict_label(verdicts.get("preservation")),
-        "specificity": combined_verdict([verdict_label(v) for v in specificity.values()]),
+        "efficacy": read_verdict(verdicts.get("efficacy")),
+        "preservation": read_verdict(verdicts.get("preservation")),
+        "specificity": combined_verdict([read_verdict(v) for v in specificity.values()]),
     }
     overall = verdicts.get("overall_verdict", verdicts.get("overall"))
     labels["overall"] = (
-        verdict_label(overall) if overall is not None else combined_verdict(list(labels.values()))
+        read_verdict(overall) if overall is not None else combined_verdict(list(labels.values()))
     )
     return labels
 
@@ -143,7 +110,7 @@ def metrics_rows(metrics: dict[str, Any]) -> list[list[str]]:
         ) from None
     return [
         [r.section, r.metric, r.model, r.baseline, r.change, r.real,
-         verdict_label(r.verdict) if r.verdict else ""]
+         read_verdict(r.verdict) if r.verdict else ""]
         for r in rows
     ]  # fmt: skip
 
@@ -161,12 +128,10 @@ def metrics_summary(metrics: dict[str, Any]) -> str:
     parts = [f"efficacy {labels['efficacy']}", f"preservation {labels['preservation']}"]
     per_metric = ((metrics.get("verdicts") or {}).get("preservation") or {}).get("metrics")
     if isinstance(per_metric, dict) and per_metric:
-        inner = ", ".join(
-            f"{k.replace('_', ' ')} {verdict_label(v)}" for k, v in per_metric.items()
-        )
+        inner = ", ".join(f"{k.replace('_', ' ')} {read_verdict(v)}" for k, v in per_metric.items())
         parts[-1] += f" [{inner}]"
     for text, verdict in ((metrics.get("verdicts") or {}).get("specificity") or {}).items():
-        parts.append(f"specificity '{text}' {verdict_label(verdict)}")
+        parts.append(f"specificity '{text}' {read_verdict(verdict)}")
     return f"{line} · overall {labels['overall']} ({', '.join(parts)})"
 
 
