@@ -52,6 +52,7 @@ from esd.erasure.config import METHODS, RECIPE, XT_SOURCES
 from esd.evaluation.instruments import DEFAULT_RELATED, DEFAULT_TARGET
 from esd.models import checkpoints as ck
 from esd.models.text.clip import CLIP_FOLDER, resolve_clip_dir
+from esd.motion.humanml3d import CORPUS_ROOT
 from esd.motion.skeleton import MAX_SECONDS, MIN_SECONDS
 from esd.workbench.comparison import comparison_prompts, motion_choices
 from esd.workbench.export import MOTION_FORMATS
@@ -158,7 +159,7 @@ HELP = {  # info= lines of the fields (what a newcomer needs to choose)
     "seed": f"0 to {MAX_SEED}: same seed and settings, same run",
     "xt_source": "where the noisy latents x_t come from: pool: teacher trajectories sampled "
     "once (fast); teacher: sampled anew every step (slow, the ESD authors'); data: corpus "
-    "clips of the concept, noised (needs a corpus in data/t2m_synth)",
+    f"clips of the concept, noised (needs a corpus in {CORPUS_ROOT})",
     "trajectories": f"teacher trajectories in the pool, 1 to {MAX_TRAJECTORIES}",
     "ddim_steps": "DDIM steps of each teacher trajectory (x_t is recorded at every step)",
     "existing": "a run of the same base and concept already exists",

@@ -51,10 +51,10 @@ from esd.erasure.loop import ESDResult, ESDStep, plan_run, run_esd
 from esd.erasure.runs import load_base, prepare_run_folder, write_run_options
 from esd.models import checkpoints as ck
 from esd.models.text.clip import CLIP_FOLDER
-from esd.motion.humanml3d import DatasetError
+from esd.motion.humanml3d import CORPUS_ROOT, DatasetError
 
 SUPPORTED_DATASETS = ("t2m",)  # HumanML3D layout (KIT-ML is not supported)
-DEFAULT_DATA_ROOT = Path("data/t2m_synth")  # the data source's clips when --data_root is absent
+DEFAULT_DATA_ROOT = CORPUS_ROOT  # the data source's clips when --data_root is absent
 LOG_EVERY = 50  # a loss line in train.log every LOG_EVERY steps (and at the last one)
 EXIT_INTERRUPTED = 130  # exit status after Ctrl-C (128 + SIGINT)
 EPOCH_HELP = (

@@ -23,8 +23,9 @@ from rich.table import Table
 from esd.console import CONSOLE, StepProgress, fail, positive_int, seed_int
 from esd.corpus.writer import DEFAULT_CLIPS, CorpusError, write_corpus
 from esd.motion.concepts import CONCEPT_NAMES
+from esd.motion.humanml3d import CORPUS_ROOT
 
-DEFAULT_OUT = Path("data/t2m_synth")
+DEFAULT_OUT = CORPUS_ROOT
 # What each plausibility statistic means, with its unit (rows of the summary table).
 STAT_LABELS = {
     "planted_skate_mm": "foot skate while planted, mean (mm/frame)",

@@ -59,6 +59,7 @@ STD_FILE = "Std.npy"
 LABELS_FILE = "labels.json"
 HELDOUT_FILE = "heldout.json"
 MANIFEST_FILE = "manifest.json"
+CORPUS_ROOT = Path("data/t2m_synth")  # python -m esd.corpus writes here; every data_root default
 SPLITS = ("train", "val", "test")  # the standard split files
 SUBCLIP_SEPARATOR = "@"  # sub-clip record ids are "ID@start-end" (frames)
 PROGRESS_EVERY = 256  # files between two progress callbacks

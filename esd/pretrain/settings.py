@@ -14,11 +14,12 @@ from pathlib import Path
 from esd.models import checkpoints as ck
 from esd.models.bundled.denoiser import DenoiserConfig
 from esd.models.bundled.vae import VAEConfig
+from esd.motion.humanml3d import CORPUS_ROOT
 from esd.pretrain.denoiser import DenoiserTrainConfig
 from esd.pretrain.evaluator import EvaluatorTrainConfig
 from esd.pretrain.vae import VAETrainConfig
 
-DEFAULT_DATA_ROOT = Path("data/t2m_synth")  # the corpus `python -m esd.corpus` writes by default
+DEFAULT_DATA_ROOT = CORPUS_ROOT  # the corpus `python -m esd.corpus` writes by default
 EVALUATOR_FILE = "evaluator.tar"  # the trained evaluator, in the evaluator run's model/
 REFERENCE_FILE = "reference_test.npz"  # its reference set of the test split, beside model/
 

@@ -27,6 +27,7 @@ from esd.evaluation.instruments import DEFAULT_RELATED, DEFAULT_TARGET
 from esd.evaluation.settings import EvalSettings
 from esd.models import checkpoints as ck
 from esd.models.diffusion import MIN_DDIM_STEPS, TRAIN_STEPS
+from esd.motion.humanml3d import CORPUS_ROOT
 from esd.motion.skeleton import MAX_SECONDS, MIN_SECONDS
 
 GUIDANCE_RANGE = (0.5, 5.0)  # negative guidance eta the UI accepts
@@ -154,7 +155,7 @@ class TrainingRequest:
     seed: int = RECIPE.seed  # seeds the pool, the batches and the noise
     overwrite: bool = False  # replace an existing run folder of the same name
     auto_suffix: bool = False  # keep existing runs: use the first free RUN_2, RUN_3, ...
-    data_root: str = "data/t2m_synth"  # HumanML3D-format folder (xt_source "data" only)
+    data_root: str = str(CORPUS_ROOT)  # HumanML3D-format folder (xt_source "data" only)
 
 
 def training_config(request: TrainingRequest) -> ESDConfig:
