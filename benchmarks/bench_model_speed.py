@@ -13,6 +13,9 @@ Usage:
     python benchmarks/bench_model_speed.py --sweep            # also smaller denoisers, (a) only
     python benchmarks/bench_model_speed.py --model-dim 192 --layers 4
     python benchmarks/bench_model_speed.py --tune-malloc      # glibc mallopt, see below
+    python benchmarks/bench_model_speed.py --name NAME [--checkpoints_dir DIR]
+        # (a) only, on a trained model: MotionGenerator.generate end to end (its own text
+        # encoder, 8 distinct prompts, DDIM --steps with the family's guidance, decode to joints)
 Prints milliseconds (the cold first call, then median and best of --repeats after two warm-up
 calls) and the peak resident memory.
 """
@@ -35,12 +38,19 @@ import torch
 if __package__ in (None, ""):  # run as a script: make the project root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from esd.models import checkpoints as ck
 from esd.models.bundled.denoiser import DenoiserConfig, LatentDenoiser, count_parameters
 from esd.models.bundled.vae import MotionVAE, VAEConfig
 from esd.models.diffusion import NoiseSchedule, ddim_sample
+from esd.models.generator import MotionGenerator
 from esd.models.text.batch import TextBatch
 from esd.motion.skeleton import FEATURE_DIM, FPS, MAX_FRAMES
 
+TRAINED_PROMPTS = (  # (a) on a trained model: distinct captions, so no prompt is a cache hit twice
+    "a person walks forward", "a person kicks with the right leg", "a person jumps up",
+    "a person waves with the left hand", "a person squats down", "a person runs in a circle",
+    "a person claps", "a person sits down",
+)  # fmt: skip
 CAPTION_TOKENS = 12  # typical HumanML3D caption length in MiniLM tokens, [CLS]/[SEP] included
 
 
@@ -83,6 +93,21 @@ def sampling_ms(
             denoise, x_T, schedule, num_steps=steps, guidance_scale=2.5, cond=cond, uncond=uncond
         )
         return vae.decode(z, torch.full((clips,), tokens))
+
+    return timed(run, repeats)
+
+
+def trained_sampling_ms(
+    generator: MotionGenerator, clips: int, frames: int, steps: int, repeats: int
+) -> tuple[float, ...]:
+    """(a) on a trained model: ``generate`` for ``clips`` prompts of ``frames`` frames, each call
+    on new seeds; the prompts cycle over ``TRAINED_PROMPTS`` (their text states are cached
+    after the first call, as in the workbench)."""
+    prompts = [TRAINED_PROMPTS[i % len(TRAINED_PROMPTS)] for i in range(clips)]
+    calls = iter(range(10**6))
+
+    def run() -> object:
+        return generator.generate(prompts, [frames] * clips, seed=next(calls), num_steps=steps)
 
     return timed(run, repeats)
 
@@ -163,6 +188,16 @@ def main() -> None:
         print(f"glibc malloc tuned: {tune_glibc_malloc()}")
     torch.manual_seed(0)  # weight init of the benchmarked models only
     frames = round(args.seconds * FPS)
+    if args.name:
+        generator = MotionGenerator.from_checkpoint(
+            args.name, checkpoints_dir=args.checkpoints_dir, device="cpu"
+        )
+        print(f"torch {torch.__version__}, {args.threads} threads; model {generator.source}")
+        ms = trained_sampling_ms(generator, args.clips, frames, args.steps, args.repeats)
+        label = f"(a) generate {args.clips} clips x {frames} frames, DDIM {args.steps} steps"
+        print(describe(label, ms))
+        print(f"peak RSS {peak_rss_mib():.0f} MiB")
+        return
     vae = MotionVAE(VAEConfig(hidden_dim=args.vae_hidden)).eval()
     base = DenoiserConfig(model_dim=args.model_dim, num_layers=args.layers, num_heads=args.heads)
     configs = [base]
@@ -203,6 +238,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--sweep", action="store_true", help="also time smaller denoisers")
     parser.add_argument("--skip-training", action="store_true", help="only time sampling (a)")
     parser.add_argument("--tune-malloc", action="store_true", help="raise glibc mmap threshold")
+    parser.add_argument("--name", help="time (a) on this trained model (default: random init)")
+    parser.add_argument("--checkpoints_dir", default=str(ck.DEFAULT_CHECKPOINTS_DIR))
     return parser.parse_args()
 
 
