@@ -45,7 +45,6 @@ from esd.common.runtime import pick_device, seed_everything
 from esd.console import CONSOLE, RunLog, StepProgress, fail, plain_warnings
 from esd.models import checkpoints as ck
 from esd.models.bundled.denoiser import DenoiserConfig
-from esd.models.bundled.vae import VAEConfig
 from esd.models.text.clip import CLIP_FOLDER, ClipTextEncoder
 from esd.motion.humanml3d import DatasetError
 from esd.pretrain.base_stage import train_base
@@ -58,8 +57,15 @@ from esd.pretrain.licences import check_outside_assets, read_provenance, write_r
 from esd.pretrain.mixed import MixSettings, build_mixed_folder
 from esd.pretrain.salad_config import DEFAULT_PRESET, SALAD_PRESETS, SaladTrainConfig
 from esd.pretrain.salad_stage import SaladFolders, check_sizes, train_salad
-from esd.pretrain.settings import DEFAULT_DATA_ROOT, PretrainSettings
-from esd.pretrain.vae import VAETrainConfig
+from esd.pretrain.settings import (
+    BASE_LATENT_DIM,
+    BASE_VAE_CONTACT_WEIGHT,
+    BASE_VAE_PEAK_WEIGHT,
+    BASE_VAE_STEPS,
+    BASE_VAE_VELOCITY_WEIGHT,
+    DEFAULT_DATA_ROOT,
+    PretrainSettings,
+)
 
 STAGES = ("base", "evaluator", "reference", "all", "bundle", "salad", "mixed")
 LOG_FILE = "train.log"  # in the run's logs/
@@ -83,12 +89,12 @@ MIXED_FLAGS = (
     "skip_unknown_concepts",
 )  # read by the mixed stage only
 STAGE_DEFAULTS = {  # flags whose default depends on the stage: (base stages, salad)
-    "vae_steps": (VAETrainConfig.steps, SaladTrainConfig.vae_steps),
+    "vae_steps": (BASE_VAE_STEPS, SaladTrainConfig.vae_steps),
     "denoiser_steps": (DenoiserTrainConfig.steps, SaladTrainConfig.denoiser_steps),
     "batch_size": (DenoiserTrainConfig.batch_size, SaladTrainConfig.batch_size),
     "model_dim": (DenoiserConfig.model_dim, None),  # salad: the preset's
     "num_layers": (DenoiserConfig.num_layers, None),
-    "latent_dim": (VAEConfig.latent_dim, None),
+    "latent_dim": (BASE_LATENT_DIM, None),
 }
 
 
@@ -116,19 +122,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--vae_velocity_weight",
         type=float,
-        default=VAETrainConfig.velocity_weight,
+        default=BASE_VAE_VELOCITY_WEIGHT,
         help="VAE joint-velocity loss weight (m/s; esd.pretrain.vae)",
     )
     parser.add_argument(
         "--vae_contact_weight",
         type=float,
-        default=VAETrainConfig.contact_weight,
+        default=BASE_VAE_CONTACT_WEIGHT,
         help="VAE planted-foot sliding loss weight (m/s; esd.pretrain.vae)",
     )
     parser.add_argument(
         "--vae_peak_weight",
         type=float,
-        default=VAETrainConfig.peak_weight,
+        default=BASE_VAE_PEAK_WEIGHT,
         help="VAE squared worst-joint (root-relative) loss weight (m^2; esd.pretrain.vae)",
     )
     parser.add_argument("--max_clips", type=int, default=None, help="use at most N train clips")

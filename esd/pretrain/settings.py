@@ -13,11 +13,9 @@ from pathlib import Path
 
 from esd.models import checkpoints as ck
 from esd.models.bundled.denoiser import DenoiserConfig
-from esd.models.bundled.vae import VAEConfig
 from esd.motion.humanml3d import CORPUS_ROOT
 from esd.pretrain.denoiser import DenoiserTrainConfig
 from esd.pretrain.evaluator import EvaluatorTrainConfig
-from esd.pretrain.vae import VAETrainConfig
 
 DEFAULT_DATA_ROOT = CORPUS_ROOT  # the corpus `python -m esd.corpus` writes by default
 EVALUATOR_FILE = "evaluator.tar"  # the trained evaluator, in the evaluator run's model/
@@ -25,6 +23,16 @@ REFERENCE_FILE = "reference_test.npz"  # its reference set of the test split, be
 
 Log = Callable[[str], None]  # one line for the run's log
 Progress = Callable[[str, int, int, str], None]  # (stage, steps done, steps planned, status)
+
+
+# The bundled base's VAE recipe (assets/t2m_denoiser_vpred_vaegelu/MODEL_CARD.md, issue 14):
+# `python -m esd.pretrain base` with no flags rebuilds it. The class defaults of VAEConfig /
+# VAETrainConfig stay the plain VAE (latent 16, reconstruction + joints + KL, 2,000 steps).
+BASE_VAE_STEPS = 3000  # VAE optimizer steps
+BASE_LATENT_DIM = 32  # channels per latent token
+BASE_VAE_VELOCITY_WEIGHT = 1.0  # joint-velocity term (m/s)
+BASE_VAE_CONTACT_WEIGHT = 2.0  # planted-foot sliding term (m/s)
+BASE_VAE_PEAK_WEIGHT = 20.0  # squared worst-joint term (m^2): keeps kicks in the round trip
 
 
 @dataclass(frozen=True)
@@ -35,16 +43,16 @@ class PretrainSettings:
     data_root: Path = DEFAULT_DATA_ROOT  # HumanML3D-format folder to train on
     checkpoints_dir: Path = ck.DEFAULT_CHECKPOINTS_DIR  # where the runs are written
     seed: int = 0  # seeds every stage
-    vae_steps: int = VAETrainConfig.steps  # optimizer steps of the VAE
+    vae_steps: int = BASE_VAE_STEPS  # optimizer steps of the VAE
     denoiser_steps: int = DenoiserTrainConfig.steps  # optimizer steps of the denoiser
     evaluator_steps: int = EvaluatorTrainConfig.steps  # optimizer steps of the evaluator
     batch_size: int = DenoiserTrainConfig.batch_size  # clips per denoiser step
     model_dim: int = DenoiserConfig.model_dim  # width of the denoiser
     num_layers: int = DenoiserConfig.num_layers  # transformer layers of the denoiser
-    latent_dim: int = VAEConfig.latent_dim  # channels per latent token of the VAE
-    vae_velocity_weight: float = VAETrainConfig.velocity_weight  # VAE joint-velocity term
-    vae_contact_weight: float = VAETrainConfig.contact_weight  # VAE planted-foot sliding term
-    vae_peak_weight: float = VAETrainConfig.peak_weight  # VAE worst-joint term
+    latent_dim: int = BASE_LATENT_DIM  # channels per latent token of the VAE
+    vae_velocity_weight: float = BASE_VAE_VELOCITY_WEIGHT  # VAE joint-velocity term
+    vae_contact_weight: float = BASE_VAE_CONTACT_WEIGHT  # VAE planted-foot sliding term
+    vae_peak_weight: float = BASE_VAE_PEAK_WEIGHT  # VAE worst-joint term
     max_clips: int | None = None  # use at most this many training clips (None: all)
 
 
