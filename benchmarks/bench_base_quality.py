@@ -4,7 +4,7 @@
    canonical prompt and captions of single-concept test clips
    (``esd.evaluation.plan.concept_block`` without held-out phrasings), and separately its
    held-out phrasings; the share of generated motions the evaluator's recogniser assigns to the
-   concept.
+   concept, and the concept it names most often instead.
 2. Physics of three families, from the generated joints: kicks (the highest foot above the
    floor), jumps (the highest clearance of the lower foot: both feet off the floor), walks (foot
    speed on the frames HumanML3D's velocity rule labels as contacts: foot skate, cm/s; the
@@ -21,6 +21,7 @@ import argparse
 import json
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -84,15 +85,19 @@ def main() -> None:
         block = concept_block(context.reference, target, args.samples, 0, 10 + k, heldout=False)
         emb = generate_embeddings(model, block, context, settings)
         family_rate = context.recogniser.rate(emb, concept.name)
+        misses = Counter(n for n in context.recogniser.recognise(emb) if n != concept.name)
+        other = misses.most_common(1)[0] if misses else None
         held = heldout_prompts(context.reference, concept.name, args.samples // 2)
         motion = model.generate(held, seconds=4.0, seed=0, num_steps=args.steps) if held else None
         held_rate = None
         if motion is not None:
             held_emb = context.motion_emb(motion.features, motion.lengths)
             held_rate = context.recogniser.rate(held_emb, concept.name)
-        rows[concept.name] = {"family": family_rate, "heldout": held_rate}
+        rows[concept.name] = {"family": family_rate, "heldout": held_rate,
+                              "other": other[0] if other else None}  # fmt: skip
         print(f"{concept.name:<12} family {family_rate:.2f}  held-out "
-              f"{'-' if held_rate is None else f'{held_rate:.2f}'}", flush=True)  # fmt: skip
+              f"{'-' if held_rate is None else f'{held_rate:.2f}'}"
+              f"{f'  (else {other[0]} {other[1]})' if other else ''}", flush=True)  # fmt: skip
         if concept.name in PHYSICS_FAMILIES:
             gen = model.generate(list(block.prompts), lengths=list(block.lengths), seed=0,
                                  num_steps=args.steps)  # fmt: skip

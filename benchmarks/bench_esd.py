@@ -132,6 +132,7 @@ RECIPES: dict[str, Recipe] = {
     "full": Recipe({"method": "full"}),
     "eta 1.5": Recipe({"negative_guidance": 1.5}),
     "eta 2.5": Recipe({"negative_guidance": 2.5}),
+    "200 it": Recipe({"iterations": 200}),
     "seed cmd": Recipe({}),  # settings from SEED_COMMAND (seed_command_config)
     "2 concepts": several(TWO),
     "4 concepts": several(FOUR),
