@@ -132,7 +132,8 @@ RECIPES: dict[str, Recipe] = {
     "full": Recipe({"method": "full"}),
     "eta 1.5": Recipe({"negative_guidance": 1.5}),
     "eta 2.5": Recipe({"negative_guidance": 2.5}),
-    "200 it": Recipe({"iterations": 200}),
+    "eta 1": Recipe({"negative_guidance": 1.0}),  # the default recipe before 2026-12-07
+    "eta 1, 200 it": Recipe({"negative_guidance": 1.0, "iterations": 200}),
     "seed cmd": Recipe({}),  # settings from SEED_COMMAND (seed_command_config)
     "2 concepts": several(TWO),
     "4 concepts": several(FOUR),
@@ -147,6 +148,15 @@ RECIPES: dict[str, Recipe] = {
     "2 concepts + verbs + anchor, 200 it": several(TWO, PUNCH_VERBS, (THROW,), iterations=200),
     "2 concepts + variants + throw anchors": several(TWO, PUNCH_KINDS, THROW_ANCHORS),
     "4 concepts + variants + throw anchors": several(FOUR, PUNCH_KINDS, THROW_ANCHORS),
+    "2 concepts + variants + throw anchors, eta 1": several(
+        TWO, PUNCH_KINDS, THROW_ANCHORS, negative_guidance=1.0
+    ),
+    "4 concepts + variants + throw anchors, eta 1": several(
+        FOUR, PUNCH_KINDS, THROW_ANCHORS, negative_guidance=1.0
+    ),
+    "2 concepts + variants + throw anchors, eta 1.5": several(
+        TWO, PUNCH_KINDS, THROW_ANCHORS, negative_guidance=1.5
+    ),
     "4 concepts + verbs + anchor": several(FOUR, PUNCH_VERBS, (THROW,)),
 }
 
