@@ -31,7 +31,7 @@ from esd.evaluation import instruments as cli
 from esd.evaluation.recognition import wilson_interval
 from esd.models import checkpoints as ck
 from esd.models.generator import MotionGenerator, shared_text_encoder
-from esd.motion.humanml3d import TEXTS_DIR
+from esd.motion.humanml3d import HELDOUT_FILE, TEXTS_DIR
 
 PROBE_SECONDS = 4.0  # length of every generated probe motion
 ROLE, NOUN, OBJECT, VERB = "role noun", "noun form", "object", "verb form"
@@ -70,7 +70,7 @@ def corpus_captions(data_root: Path) -> set[str]:
     for file in (data_root / TEXTS_DIR).glob("*.txt"):
         for line in file.read_text(encoding="utf-8").splitlines():
             seen.add(line.split("#", 1)[0].strip().lower())
-    heldout = data_root / "heldout.json"
+    heldout = data_root / HELDOUT_FILE
     if heldout.is_file():
         for phrasings in json.loads(heldout.read_text()).values():
             seen.update(str(p).strip().lower() for p in phrasings)
