@@ -27,6 +27,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the project root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from esd.console import positive_int
 from esd.evaluation import instruments as cli
 from esd.evaluation.recognition import wilson_interval
 from esd.models import checkpoints as ck
@@ -81,8 +82,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--name", default=ck.BASE_MODEL_NAME)
     p.add_argument("--checkpoints_dir", default=str(ck.DEFAULT_CHECKPOINTS_DIR))
-    p.add_argument("--samples", type=int, default=16, help="motions per probe")
-    p.add_argument("--steps", type=int, default=50, help="DDIM steps")
+    p.add_argument("--samples", type=positive_int, default=16, help="motions per probe")
+    p.add_argument("--steps", type=positive_int, default=50, help="DDIM steps")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data_root", type=Path, help="corpus to check the probes against")
     p.add_argument("--json", type=Path)
