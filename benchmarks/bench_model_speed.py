@@ -189,9 +189,12 @@ def main() -> None:
     torch.manual_seed(0)  # weight init of the benchmarked models only
     frames = round(args.seconds * FPS)
     if args.name:
-        generator = MotionGenerator.from_checkpoint(
-            args.name, checkpoints_dir=args.checkpoints_dir, device="cpu"
-        )
+        try:
+            generator = MotionGenerator.from_checkpoint(
+                args.name, checkpoints_dir=args.checkpoints_dir, device="cpu"
+            )
+        except ck.CheckpointError as error:
+            raise SystemExit(f"bench_model_speed.py: {error}") from None
         print(f"torch {torch.__version__}, {args.threads} threads; model {generator.source}")
         ms = trained_sampling_ms(generator, args.clips, frames, args.steps, args.repeats)
         label = f"(a) generate {args.clips} clips x {frames} frames, DDIM {args.steps} steps"
