@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
+from esd.models import checkpoints as ck
 from esd.motion.skeleton import FOOT_CONTACT_JOINTS, FPS, NUM_JOINTS
 from esd.pretrain import base_stage
 from esd.pretrain.cli import build_parser, settings_from_args, stage_defaults
@@ -103,7 +104,17 @@ def test_the_pretrain_flags_reach_the_vae_loss(monkeypatch) -> None:
     cfg = caught.value.args[0]
     assert (cfg.velocity_weight, cfg.contact_weight, cfg.peak_weight) == (1.5, 2.0, 3.0)
     assert cfg.peak_power == 2  # the squared worst joint (bench_vae_loss.py: kicks need it)
+    assert VAETrainConfig.velocity_weight == VAETrainConfig.contact_weight == 0.0  # plain VAE
+    assert VAETrainConfig.peak_weight == 0.0
+
+
+def test_the_pretrain_defaults_are_the_bundled_base_recipe() -> None:
+    # `python -m esd.pretrain base` with no flags rebuilds the bundled base: every VAE setting
+    # its opt.txt records is the command's default
     defaults = settings_from_args(stage_defaults(build_parser().parse_args(["base"])))
-    assert defaults.vae_velocity_weight == VAETrainConfig.velocity_weight == 0.0  # bundled recipe
-    assert defaults.vae_contact_weight == VAETrainConfig.contact_weight == 0.0
-    assert defaults.vae_peak_weight == VAETrainConfig.peak_weight == 0.0
+    recorded = ck.read_opt(ck.ASSETS_DIR / ck.BASE_MODEL_NAME / "opt.txt")
+    for key in ("vae_steps", "latent_dim", "denoiser_steps", "model_dim", "num_layers", "seed"):
+        assert getattr(defaults, key) == int(recorded[key]), key
+    for key in ("vae_velocity_weight", "vae_contact_weight", "vae_peak_weight"):
+        assert getattr(defaults, key) == float(recorded[key]), key
+    assert defaults.vae_peak_weight > 0  # the term that keeps kicks (bench_vae_loss.py)
