@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import itertools
 import math
 import resource
 import statistics
@@ -104,10 +105,10 @@ def trained_sampling_ms(
     on new seeds; the prompts cycle over ``TRAINED_PROMPTS`` (their text states are cached
     after the first call, as in the workbench)."""
     prompts = [TRAINED_PROMPTS[i % len(TRAINED_PROMPTS)] for i in range(clips)]
-    calls = iter(range(10**6))
+    seeds = itertools.count()
 
     def run() -> object:
-        return generator.generate(prompts, [frames] * clips, seed=next(calls), num_steps=steps)
+        return generator.generate(prompts, [frames] * clips, seed=next(seeds), num_steps=steps)
 
     return timed(run, repeats)
 
