@@ -1,5 +1,8 @@
 """The base model's training: the VAE, then the latent denoiser, into a run folder.
 
+With ``settings.finetune_from`` the VAE stage is skipped: the named base model's VAE, statistics
+and denoiser weights are the starting point, and the denoiser trains on (fresh optimizer).
+
 Writes ``model/latest.tar`` (the VAE, the denoiser's EMA weights and its training state, so a
 run resumes: a finished VAE stage is kept and the denoiser continues from its last saved step)
 and ``model/net_best_fid.tar`` (the EMA weights with the best validation FID, see
@@ -12,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import torch
 
 from esd.models import checkpoints as ck
@@ -20,6 +24,7 @@ from esd.models.bundled.vae import MotionVAE, VAEConfig, encode_latents
 from esd.models.diffusion import NoiseSchedule
 from esd.models.generator import MotionGenerator, shared_text_encoder
 from esd.motion.humanml3d import MotionFolder
+from esd.pretrain.decoded_gait import DecodedGaitTerm
 from esd.pretrain.denoiser import (
     DenoiserTrainConfig,
     LatentBatcher,
@@ -51,16 +56,43 @@ def train_base(
         "data_root": str(settings.data_root),
         "seed": settings.seed,
     }
-    vae = _saved_or_trained_vae(state, folder, settings, device, info, log, progress)
+    source = _finetune_source(settings, device, info, log)
+    if source is not None and state is None:
+        vae = source.vae.eval()
+    else:
+        vae = _saved_or_trained_vae(state, folder, settings, device, info, log, progress)
     resume_state = state.get("train_state") if state else None
     generator = denoiser_stage(
-        folder, vae, run, settings, device, resume_state, info, log, progress
+        folder, vae, run, settings, device, resume_state, info, log, progress, source
     )
     test, _ = load_clips(folder, "test")
     mean, std = (torch.tensor(x, device=device) for x in (folder.mean, folder.std))
     mpjpe = CM_PER_M * reconstruction_mpjpe(generator.vae, test, mean, std, device)
     log(f"done: VAE test MPJPE {mpjpe:.2f} cm; best checkpoint {run.best}")
     return generator
+
+
+def _finetune_source(
+    settings: PretrainSettings, device: torch.device, info: dict[str, Any], log: Log
+) -> MotionGenerator | None:
+    """The base model named by ``settings.finetune_from`` (its own checkpoint's family must be
+    the bundled one), or None."""
+    if settings.finetune_from is None:
+        return None
+    source = MotionGenerator.from_checkpoint(
+        settings.finetune_from, None, settings.checkpoints_dir, device, shared_text_encoder(device)
+    )
+    if source.family.name != "bundled":
+        raise ValueError(
+            f"--finetune_from {settings.finetune_from}: only models of the bundled family can be "
+            f"fine-tuned here (it is {source.family.name})"
+        )
+    info["finetuned_from"] = settings.finetune_from
+    info["metrics"].update(
+        {k: v for k, v in source.info.get("metrics", {}).items() if k.startswith("vae")}
+    )
+    log(f"fine-tuning the denoiser of {settings.finetune_from} (its VAE and statistics kept)")
+    return source
 
 
 def _saved_or_trained_vae(
@@ -127,20 +159,32 @@ def denoiser_stage(
     info: dict[str, Any],
     log: Log = no_log,
     progress: Progress = no_progress,
+    source: MotionGenerator | None = None,
 ) -> MotionGenerator:
-    """Train the denoiser on the VAE's latents; latest.tar and the best checkpoint as it goes."""
-    latents, captions, stats = _training_latents(folder, vae, settings, device)
+    """Train the denoiser on the VAE's latents; latest.tar and the best checkpoint as it goes.
+
+    ``source``: a trained base model whose statistics, schedule and denoiser weights start the
+    training (a fine-tune; ``vae`` is its VAE)."""
+    clips, captions = load_clips(folder, "train", settings.max_clips)
+    if source is not None:
+        clips = _renormalised(clips, folder, source.stats)
+    latents, stats = _training_latents(clips, folder, vae, device, source)
+    schedule = source.schedule if source is not None else NoiseSchedule()
+    gait = _gait_term(vae, stats, clips, settings, schedule, log)
+    del clips
     log(f"denoiser: {len(latents)} latent clips, encoding {len(captions)} caption sets")
     encoder = shared_text_encoder(device)
     bank = TextBank([c for caps in captions for c in caps], encoder)
     log(f"text bank: {len(bank.captions)} distinct captions")
     cfg = DenoiserTrainConfig(
-        steps=settings.denoiser_steps, batch_size=settings.batch_size, seed=settings.seed
+        steps=settings.denoiser_steps,
+        batch_size=settings.batch_size,
+        seed=settings.seed,
+        lr=settings.denoiser_lr,
     )
-    model_cfg = DenoiserConfig(
+    model_cfg = source.denoiser.cfg if source is not None else DenoiserConfig(
         latent_dim=vae.cfg.latent_dim, model_dim=settings.model_dim, num_layers=settings.num_layers
-    )
-    schedule = NoiseSchedule()
+    )  # fmt: skip
     generator = MotionGenerator(vae, LatentDenoiser(model_cfg), schedule, stats, encoder, device)
     evaluator = load_evaluator_if_any(settings.checkpoints_dir)
     criterion, validate = make_validator(generator, folder, evaluator, settings.seed)
@@ -163,6 +207,8 @@ def denoiser_stage(
         on_step=report,
         on_checkpoint=_checkpoint_writer(generator, run, info, criterion, log),
         resume=resume_state,
+        extra_term=gait.for_batch if gait is not None else None,
+        init_weights=source.denoiser.state_dict() if source is not None else None,
     )
     if not run.best.is_file():  # no criterion: the final EMA weights are the model
         generator.denoiser.load_state_dict(ema.state_dict())
@@ -172,19 +218,53 @@ def denoiser_stage(
 
 
 def _training_latents(
-    folder: MotionFolder, vae: MotionVAE, settings: PretrainSettings, device: torch.device
-) -> tuple[list[torch.Tensor], list[tuple[str, ...]], dict[str, torch.Tensor]]:
-    """Normalised latents (N_i, C) of the train clips, their captions, the model's statistics."""
-    train, captions = load_clips(folder, "train", settings.max_clips)
-    latents = encode_latents(vae, train, device)
-    latent_mean, latent_std = latent_statistics(latents)
-    stats = {
-        "feature_mean": torch.tensor(folder.mean),
-        "feature_std": torch.tensor(folder.std),
-        "latent_mean": latent_mean,
-        "latent_std": latent_std,
-    }
-    return [(z - latent_mean) / latent_std for z in latents], captions, stats
+    clips: list[np.ndarray],
+    folder: MotionFolder,
+    vae: MotionVAE,
+    device: torch.device,
+    source: MotionGenerator | None,
+) -> tuple[list[torch.Tensor], dict[str, torch.Tensor]]:
+    """Normalised latents (N_i, C) of the normalised train clips and the model's statistics
+    (the source model's when fine-tuning, else the folder's and the latents' own)."""
+    latents = encode_latents(vae, clips, device)
+    if source is not None:
+        stats = {k: v.detach().cpu() for k, v in source.stats.items()}
+    else:
+        latent_mean, latent_std = latent_statistics(latents)
+        stats = {
+            "feature_mean": torch.tensor(folder.mean),
+            "feature_std": torch.tensor(folder.std),
+            "latent_mean": latent_mean,
+            "latent_std": latent_std,
+        }
+    return [(z - stats["latent_mean"]) / stats["latent_std"] for z in latents], stats
+
+
+def _renormalised(
+    clips: list[np.ndarray], folder: MotionFolder, stats: dict[str, torch.Tensor]
+) -> list[np.ndarray]:
+    """Clips normalised with the folder's Mean/Std (T_i, 263), re-normalised with ``stats``'."""
+    mean, std = (stats[k].detach().cpu().numpy() for k in ("feature_mean", "feature_std"))
+    if np.allclose(mean, folder.mean) and np.allclose(std, folder.std):
+        return clips
+    return [(((c * folder.std + folder.mean) - mean) / std).astype(np.float32) for c in clips]
+
+
+def _gait_term(
+    vae: MotionVAE,
+    stats: dict[str, torch.Tensor],
+    clips: list[np.ndarray],
+    settings: PretrainSettings,
+    schedule: NoiseSchedule,
+    log: Log,
+) -> DecodedGaitTerm | None:
+    """The decoded planted-foot and velocity terms when either weight is > 0, else None."""
+    contact, velocity = settings.denoiser_contact_weight, settings.denoiser_velocity_weight
+    if not (contact or velocity):
+        return None
+    log(f"denoiser: decoded gait terms, contact weight {contact:g}, velocity weight {velocity:g}")
+    contacts = DecodedGaitTerm.raw_contacts(clips, stats)
+    return DecodedGaitTerm(vae, stats, contacts, schedule, contact, velocity)
 
 
 def _checkpoint_writer(

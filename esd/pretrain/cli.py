@@ -7,6 +7,9 @@
   VAE stage is kept and the denoiser continues from its last saved step) and
   ``model/net_best_fid.tar`` (the EMA weights with the best validation FID of generated
   validation clips under the evaluator when one exists, else the final EMA weights).
+  ``--finetune_from NAME`` skips the VAE stage and starts from base model NAME's VAE, statistics
+  and denoiser (fresh optimizer; ``--denoiser_lr``); ``--denoiser_contact_weight`` and
+  ``--denoiser_velocity_weight`` add the decoded gait terms (``esd.pretrain.decoded_gait``).
 * ``evaluator``: the contrastive evaluator into ``checkpoints/t2m/t2m_evaluator/model/
   evaluator.tar``, plus the evaluation reference of the test split (``reference_test.npz``,
   beside ``model/``).
@@ -137,6 +140,29 @@ def build_parser() -> argparse.ArgumentParser:
         default=BASE_VAE_PEAK_WEIGHT,
         help="VAE squared worst-joint (root-relative) loss weight (m^2; esd.pretrain.vae)",
     )
+    parser.add_argument(
+        "--denoiser_lr",
+        type=float,
+        default=DenoiserTrainConfig.lr,
+        help="denoiser AdamW peak learning rate (warm-up, then cosine decay to 5%%)",
+    )
+    parser.add_argument(
+        "--denoiser_contact_weight",
+        type=float,
+        default=0.0,
+        help="denoiser decoded planted-foot loss weight (m/s; esd.pretrain.decoded_gait)",
+    )
+    parser.add_argument(
+        "--denoiser_velocity_weight",
+        type=float,
+        default=0.0,
+        help="denoiser decoded joint-velocity loss weight (m/s; esd.pretrain.decoded_gait)",
+    )
+    parser.add_argument(
+        "--finetune_from",
+        metavar="NAME",
+        help="base stage: start from this base model's VAE and denoiser (no VAE stage)",
+    )
     parser.add_argument("--max_clips", type=int, default=None, help="use at most N train clips")
     parser.add_argument("--resume", action="store_true", help="continue from model/latest.tar")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing run")
@@ -197,7 +223,12 @@ def check_args(args: argparse.Namespace) -> None:
     for name in ("vae_steps", "denoiser_steps", "evaluator_steps", "batch_size"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name} must be at least 1, got {getattr(args, name)}")
-    for name in ("vae_velocity_weight", "vae_contact_weight", "vae_peak_weight"):
+    if not args.denoiser_lr > 0:
+        raise ValueError(f"--denoiser_lr must be > 0, got {args.denoiser_lr}")
+    if args.finetune_from is not None and args.stage != "base":
+        raise ValueError("--finetune_from applies to the base stage only")
+    weights = ("vae_velocity_weight", "vae_contact_weight", "vae_peak_weight")
+    for name in (*weights, "denoiser_contact_weight", "denoiser_velocity_weight"):
         if not getattr(args, name) >= 0:
             raise ValueError(f"--{name} must be >= 0, got {getattr(args, name)}")
     if args.mocap_repeat < 1:
@@ -225,6 +256,10 @@ def settings_from_args(args: argparse.Namespace) -> PretrainSettings:
         vae_velocity_weight=args.vae_velocity_weight,
         vae_contact_weight=args.vae_contact_weight,
         vae_peak_weight=args.vae_peak_weight,
+        denoiser_lr=args.denoiser_lr,
+        denoiser_contact_weight=args.denoiser_contact_weight,
+        denoiser_velocity_weight=args.denoiser_velocity_weight,
+        finetune_from=args.finetune_from,
         max_clips=args.max_clips,
     )
 

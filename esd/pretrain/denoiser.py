@@ -30,6 +30,11 @@ from esd.models.text.batch import TextBatch
 from esd.models.text.minilm import TextEncoder
 from esd.pretrain.vae import lr_at
 
+# (x_t (B, N, C), t (B,), v_hat (B, N, C)) -> a scalar added to the loss
+ExtraTerm = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+# (the batch's clip indices, its clean latents (B, N, C), its mask (B, N)) -> its ExtraTerm
+ExtraTermFactory = Callable[[Sequence[int], torch.Tensor, torch.Tensor], ExtraTerm]
+
 
 @dataclass
 class DenoiserTrainConfig:
@@ -131,6 +136,12 @@ class LatentBatcher:
 
     def sample(self, generator: torch.Generator, device: torch.device) -> tuple[torch.Tensor, ...]:
         """z_0 (B, N, C), latent mask (B, N), caption indices (B,)."""
+        return self.sample_indexed(generator, device)[:3]
+
+    def sample_indexed(
+        self, generator: torch.Generator, device: torch.device
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[int]]:
+        """``sample``'s batch and the indices of its clips (same draws, same random stream)."""
         count = self.cfg.batch_size
         bucket = self.buckets[int(torch.randint(len(self.buckets), (1,), generator=generator))]
         picks = bucket[torch.randint(len(bucket), (count,), generator=generator)].tolist()
@@ -147,7 +158,7 @@ class LatentBatcher:
         ]
         drop = torch.rand(count, generator=generator) < self.cfg.cond_drop
         caption_ids = torch.tensor(caps).masked_fill(drop, self.bank.index[""])
-        return z0.to(device), mask.to(device), caption_ids
+        return z0.to(device), mask.to(device), caption_ids, picks
 
 
 def denoiser_loss(
@@ -158,8 +169,10 @@ def denoiser_loss(
     text: TextBatch,
     generator: torch.Generator,
     gamma: float,
+    extra: ExtraTerm | None = None,
 ) -> torch.Tensor:
-    """The weighted v-MSE of the module docstring for one batch z0 (B, N, C)."""
+    """The weighted v-MSE of the module docstring for one batch z0 (B, N, C), plus
+    ``extra(x_t, t, v_hat)`` when given (e.g. ``esd.pretrain.decoded_gait``)."""
     count = z0.shape[0]
     t = torch.randint(schedule.num_steps, (count,), generator=generator).to(z0.device)
     noise = torch.randn(z0.shape, generator=generator).to(z0.device)
@@ -168,7 +181,8 @@ def denoiser_loss(
     pred = model(x_t, t, text, mask)
     per_token = ((pred.float() - target) ** 2).mean(-1)  # (B, N)
     per_item = (per_token * mask).sum(-1) / mask.sum(-1)  # (B,)
-    return (per_item * min_snr_weight(schedule, t, gamma)).mean()
+    loss = (per_item * min_snr_weight(schedule, t, gamma)).mean()
+    return loss if extra is None else loss + extra(x_t, t, pred)
 
 
 class EMA:
@@ -195,11 +209,19 @@ def train_denoiser(
     on_checkpoint: Callable[[dict[str, Any], bool], None] | None = None,
     resume: dict[str, Any] | None = None,
     stop: threading.Event | None = None,
+    extra_term: ExtraTermFactory | None = None,
+    init_weights: dict[str, torch.Tensor] | None = None,
 ) -> LatentDenoiser:
     """Train the denoiser; returns the EMA model. ``on_checkpoint(state, is_best)`` receives
-    resumable states ({"denoiser", "ema", "optimizer", "step", "best"}) to save."""
+    resumable states ({"denoiser", "ema", "optimizer", "step", "best"}) to save.
+
+    ``extra_term(picks, z0, mask)`` adds a term per batch (``denoiser_loss``'s ``extra``);
+    ``init_weights`` starts the model and its EMA from a trained denoiser's state dict (a
+    fine-tune: fresh optimizer and schedule; ``resume`` takes precedence)."""
     torch.manual_seed(cfg.seed)
     model = LatentDenoiser(model_cfg).to(device).train()
+    if init_weights is not None:
+        model.load_state_dict(init_weights)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     ema = EMA(model, cfg.ema_decay)
     start, best = 0, math.inf
@@ -215,9 +237,10 @@ def train_denoiser(
             break
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, cfg.steps, cfg.lr, cfg.warmup)
-        z0, mask, caption_ids = batcher.sample(generator, device)
+        z0, mask, caption_ids, picks = batcher.sample_indexed(generator, device)
         text = batcher.bank.batch(caption_ids, device)
-        loss = denoiser_loss(model, schedule, z0, mask, text, generator, cfg.min_snr_gamma)
+        extra = extra_term(picks, z0, mask) if extra_term is not None else None
+        loss = denoiser_loss(model, schedule, z0, mask, text, generator, cfg.min_snr_gamma, extra)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)

@@ -53,6 +53,10 @@ class PretrainSettings:
     vae_velocity_weight: float = BASE_VAE_VELOCITY_WEIGHT  # VAE joint-velocity term
     vae_contact_weight: float = BASE_VAE_CONTACT_WEIGHT  # VAE planted-foot sliding term
     vae_peak_weight: float = BASE_VAE_PEAK_WEIGHT  # VAE worst-joint term
+    denoiser_lr: float = DenoiserTrainConfig.lr  # AdamW peak learning rate of the denoiser
+    denoiser_contact_weight: float = 0.0  # decoded planted-foot term (esd.pretrain.decoded_gait)
+    denoiser_velocity_weight: float = 0.0  # decoded joint-velocity term (same module)
+    finetune_from: str | None = None  # start from this base model's VAE and denoiser (no VAE stage)
     max_clips: int | None = None  # use at most this many training clips (None: all)
 
 

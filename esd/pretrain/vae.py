@@ -108,6 +108,24 @@ def frame_mask(lengths: torch.Tensor, num_frames: int) -> torch.Tensor:
     return torch.arange(num_frames, device=lengths.device)[None] < lengths[:, None]
 
 
+def velocity_error_sums(
+    joints_hat: torch.Tensor, joints: torch.Tensor, mask: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per clip, the summed joint-velocity error (m/s, averaged over the 22 joints) over valid
+    frame pairs and the number of those pairs, (B,) each:
+
+        sum_b = sum_t m_bt m_b(t+1) (1/22) sum_j ||fps (J^_b(t+1,j) - J^_btj)
+                                                 - fps (J_b(t+1,j) - J_btj)||,
+        count_b = sum_t m_bt m_b(t+1)
+
+    joints_hat, joints: (B, T, 22, 3) metres; mask: (B, T) bool valid frames.
+    """
+    pair = (mask[:, 1:] & mask[:, :-1]).float()  # (B, T-1)
+    diff = FPS * ((joints_hat[:, 1:] - joints_hat[:, :-1]) - (joints[:, 1:] - joints[:, :-1]))
+    per_pair = diff.norm(dim=-1).mean(-1)  # (B, T-1)
+    return (per_pair * pair).sum(-1), pair.sum(-1)
+
+
 def velocity_error(
     joints_hat: torch.Tensor, joints: torch.Tensor, mask: torch.Tensor
 ) -> torch.Tensor:
@@ -118,10 +136,27 @@ def velocity_error(
 
     joints_hat, joints: (B, T, 22, 3) metres; mask: (B, T) bool valid frames.
     """
-    pair = (mask[:, 1:] & mask[:, :-1]).float()  # (B, T-1)
-    diff = FPS * ((joints_hat[:, 1:] - joints_hat[:, :-1]) - (joints[:, 1:] - joints[:, :-1]))
-    per_pair = diff.norm(dim=-1).mean(-1)  # (B, T-1)
-    return (per_pair * pair).sum() / pair.sum().clamp(min=1.0)
+    sums, counts = velocity_error_sums(joints_hat, joints, mask)
+    return sums.sum() / counts.sum().clamp(min=1.0)
+
+
+def planted_slide_sums(
+    joints_hat: torch.Tensor, planted: torch.Tensor, mask: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per clip, the summed horizontal speed (m/s) of foot joints on planted frame pairs and
+    the number of those (joint, pair) terms, (B,) each:
+
+        sum_b = sum_{t,k} p_btk m_bt m_b(t+1) ||fps (J^_b(t+1,k) - J^_btk)_xz||,
+        count_b = sum_{t,k} p_btk m_bt m_b(t+1)
+
+    over the 4 foot-contact joints k (L ankle, L foot, R ankle, R foot). joints_hat:
+    (B, T, 22, 3) metres; planted: (B, T, 4) flags in {0, 1}; mask: (B, T) bool valid frames.
+    """
+    pair = (mask[:, 1:] & mask[:, :-1]).float()[..., None]  # (B, T-1, 1)
+    weights = planted[:, :-1].float() * pair  # (B, T-1, 4)
+    feet = joints_hat[:, :, list(FOOT_CONTACT_JOINTS)][..., list(HORIZONTAL)]  # (B, T, 4, 2)
+    speed = FPS * (feet[:, 1:] - feet[:, :-1]).norm(dim=-1)  # (B, T-1, 4)
+    return (speed * weights).sum((1, 2)), weights.sum((1, 2))
 
 
 def contact_slide(
@@ -136,11 +171,8 @@ def contact_slide(
     joints_hat: (B, T, 22, 3) metres; contacts: (B, T, 4) raw contact features; mask: (B, T) bool.
     Zero when nothing is planted.
     """
-    pair = (mask[:, 1:] & mask[:, :-1]).float()[..., None]  # (B, T-1, 1)
-    planted = (contacts[:, :-1] > CONTACT_THRESHOLD).float() * pair  # (B, T-1, 4)
-    feet = joints_hat[:, :, list(FOOT_CONTACT_JOINTS)][..., list(HORIZONTAL)]  # (B, T, 4, 2)
-    speed = FPS * (feet[:, 1:] - feet[:, :-1]).norm(dim=-1)  # (B, T-1, 4)
-    return (speed * planted).sum() / planted.sum().clamp(min=1.0)
+    sums, counts = planted_slide_sums(joints_hat, contacts > CONTACT_THRESHOLD, mask)
+    return sums.sum() / counts.sum().clamp(min=1.0)
 
 
 def worst_joint_error(
