@@ -134,6 +134,8 @@ RECIPES: dict[str, Recipe] = {
     "eta 2.5": Recipe({"negative_guidance": 2.5}),
     "eta 1": Recipe({"negative_guidance": 1.0}),  # the default recipe before 2026-12-07
     "eta 1, 200 it": Recipe({"negative_guidance": 1.0, "iterations": 200}),
+    "eta 4": Recipe({"negative_guidance": 4.0}),
+    "eta 2.5, 150 it": Recipe({"negative_guidance": 2.5, "iterations": 150}),
     "seed cmd": Recipe({}),  # settings from SEED_COMMAND (seed_command_config)
     "2 concepts": several(TWO),
     "4 concepts": several(FOUR),

@@ -17,11 +17,17 @@ meet the target with a 95% Wilson interval.
 ``generated``: the base model's motions: "a person walks forward" (``--samples`` seeds,
 ``--seconds`` long), the walk, jump and kick families (each concept's canonical prompt and the
 captions of single-concept test clips, ``esd.evaluation.plan.concept_block``, their lengths).
+``renoise``: where in sampling the glide arises. Single-action corpus test walks (cut to the
+shortest, so they batch) are encoded, noised to the timestep of DDIM step k (``q_sample``) and
+denoised from there with the walk prompt (SDEdit; ``ddim_sample(start_at=k)``); k = 50 is the
+VAE round trip alone. A glide that appears only from high timesteps is decided by the coarse
+structure of the sample, not its last refinements.
 ``folder``: the clips of a HumanML3D-layout folder that ``labels.json`` labels with
 ``--concept`` (real takes whole; corpus clips only when they hold one segment, cut to it).
 
 Usage:
-    python benchmarks/bench_gait.py generated [--name NAME] [--samples 32] [--steps 50]
+    python benchmarks/bench_gait.py generated [--name NAME] [--samples 32] [--guidance G]
+    python benchmarks/bench_gait.py renoise [--name NAME] [--data_root data/t2m_synth]
     python benchmarks/bench_gait.py folder /tmp/bandai_h3d --concept walk [--ids FILE]
     python benchmarks/bench_gait.py folder /tmp/corpus_small --concept walk
 """
@@ -118,7 +124,7 @@ def generated(args: argparse.Namespace) -> dict[str, dict[str, Summary]]:
     results = {}
     prompt = "a person walks forward"
     gen = model.generate([prompt] * args.samples, seconds=args.seconds, seed=args.seed,
-                         num_steps=args.steps)  # fmt: skip
+                         num_steps=args.steps, guidance_scale=args.guidance)  # fmt: skip
     results[prompt] = measure_clips(f'generated "{prompt}", {args.seconds:g} s', crop(gen), WALK)
     prompts_by_name = {c.name: c.prompt for c in CONCEPTS}
     for k, (concept, measures) in enumerate(BY_CONCEPT.items()):
@@ -126,10 +132,54 @@ def generated(args: argparse.Namespace) -> dict[str, dict[str, Summary]]:
         block = concept_block(context.reference, target, args.samples, args.seed, 10 + k,
                               heldout=False)  # fmt: skip
         gen = model.generate(list(block.prompts), lengths=list(block.lengths), seed=block.seed,
-                             num_steps=args.steps)  # fmt: skip
+                             num_steps=args.steps, guidance_scale=args.guidance)  # fmt: skip
         label = f"generated {concept} family (canonical prompt + test captions)"
         results[f"{concept} family"] = measure_clips(label, crop(gen), measures)
-    print(f"({time.perf_counter() - began:.0f} s, {args.steps} DDIM steps)")
+    guidance = model.sampler.guidance if args.guidance is None else args.guidance
+    print(f"({time.perf_counter() - began:.0f} s, {args.steps} DDIM steps, guidance {guidance:g})")
+    return results
+
+
+def renoise(args: argparse.Namespace) -> dict[str, dict[str, Summary]]:
+    import torch
+
+    from esd.models import checkpoints as ck
+    from esd.models.diffusion import q_sample
+    from esd.models.diffusion.sampling import ddim_sample, ddim_timesteps
+    from esd.models.generator import MotionGenerator, shared_text_encoder
+    from esd.motion.humanml3d import FEATURES_DIR
+
+    labels = json.loads((args.data_root / LABELS_FILE).read_text())
+    test = (args.data_root / "test.txt").read_text().split()
+    ids = [i for i in test if labels.get(i, {}).get("concepts") == ["walk"]][: args.samples]
+    if not ids:
+        raise SystemExit(f"{args.data_root}: no single-action walk in test.txt")
+    clips = [np.load(args.data_root / FEATURES_DIR / f"{i}.npy") for i in ids]
+    frames = min(len(c) for c in clips) // 4 * 4
+    model = MotionGenerator.from_checkpoint(
+        args.name or ck.BASE_MODEL_NAME, None,
+        args.checkpoints_dir or str(ck.DEFAULT_CHECKPOINTS_DIR), "cpu", shared_text_encoder(),
+    )  # fmt: skip
+    z0 = torch.stack(model.encode_features([c[:frames] for c in clips]))  # (B, N, C)
+    lengths = [frames] * len(ids)
+    mask = model.latent_mask(lengths)
+    cond, uncond = model.encode_prompts(["a person walks forward"] * len(ids))
+    timesteps = ddim_timesteps(args.steps, model.schedule.num_steps, model.schedule.spacing)
+    noise = torch.Generator().manual_seed(args.seed)
+    results = {}
+    for k in sorted(set(args.starts)):
+        if k >= args.steps:
+            z, label = z0, "VAE round trip (no noise)"
+        else:
+            t = timesteps[k].repeat(len(ids))
+            x_t = q_sample(model.schedule, z0, t, torch.randn(z0.shape, generator=noise))
+            z = ddim_sample(model.denoise_fn(mask), x_t, model.schedule, num_steps=args.steps,
+                            guidance_scale=model.sampler.guidance, cond=cond, uncond=uncond,
+                            mask=mask, start_at=k)  # fmt: skip
+            label = f"from DDIM step {k} of {args.steps} (t = {int(timesteps[k])})"
+        _, joints = model.decode(z, lengths)
+        crops = [joints[i].astype(np.float64) for i in range(len(ids))]
+        results[label] = measure_clips(f"{len(ids)} corpus walks, {label}", crops, WALK)
     return results
 
 
@@ -151,15 +201,25 @@ def main() -> None:
     gen.add_argument("--samples", type=int, default=32, help="clips per prompt set")
     gen.add_argument("--steps", type=int, default=50, help="DDIM steps")
     gen.add_argument("--seconds", type=float, default=4.0, help="length of the walk prompt")
+    gen.add_argument("--guidance", type=float, help="CFG scale (default: the model's)")
     gen.add_argument("--seed", type=int, default=0)
+    ren = sub.add_parser("renoise", help="corpus walks noised to a DDIM step, then denoised")
+    ren.add_argument("--name", help="base model (default: the bundled one)")
+    ren.add_argument("--checkpoints_dir")
+    ren.add_argument("--data_root", type=Path, default=Path("data/t2m_synth"))
+    ren.add_argument("--samples", type=int, default=32, help="corpus walks")
+    ren.add_argument("--steps", type=int, default=50, help="DDIM steps")
+    ren.add_argument("--starts", type=int, nargs="+", default=[50, 45, 40, 30, 20, 10, 0],
+                     help="DDIM step indices to start from (>= --steps: no noise)")  # fmt: skip
+    ren.add_argument("--seed", type=int, default=0)
     fol = sub.add_parser("folder", help="clips of a HumanML3D-layout folder with labels.json")
     fol.add_argument("data_root", type=Path)
     fol.add_argument("--concept", choices=sorted(BY_CONCEPT), default="walk")
     fol.add_argument("--ids", type=Path, help="only the clip ids listed in this file")
-    for p in (gen, fol):
+    for p in (gen, ren, fol):
         p.add_argument("--json", type=Path, help="write the summaries here")
     args = parser.parse_args()
-    results = generated(args) if args.command == "generated" else folder(args)
+    results = {"generated": generated, "renoise": renoise, "folder": folder}[args.command](args)
     if args.json:
         from dataclasses import asdict
 

@@ -1,9 +1,11 @@
 """CLI: name the concept of every clip of a HumanML3D-layout folder with the bundled recogniser.
 
     python -m esd.recognise --data_root /tmp/bandai_h3d --json /tmp/bandai_rec.json
+    python -m esd.recognise --data_root data/t2m_synth --ids data/t2m_synth/test.txt --one_concept
 
 Reads only ``new_joint_vecs/*.npy`` (no Mean/Std, splits or manifest needed) and, when present,
-``labels.json``. Prints one line per clip (the recognised concept and the top 3) and, with
+``labels.json``; ``--ids FILE`` keeps the clips listed there, ``--one_concept`` those labelled
+with one concept. Prints one line per clip (the recognised concept and the top 3) and, with
 labels, the rate per concept with a 95% Wilson interval. ``--json F`` writes
 ``{"clips": {id: {"predicted", "top3", "labels"}}, "per_concept": {c: {"n", "hits", "rate",
 "ci95"}}, "overall": {...}}``. Evaluator: ``--evaluator FILE``, default
@@ -40,6 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--data_root", required=True, type=Path, help="folder with new_joint_vecs/")
     p.add_argument("--json", type=Path, help="also write the results to this JSON file")
+    p.add_argument("--ids", type=Path, help="only the clip ids listed in this file (e.g. test.txt)")
+    p.add_argument(
+        "--one_concept", action="store_true", help="only clips labels.json gives one concept"
+    )
     p.add_argument("--evaluator", help="evaluator checkpoint (default: see module doc)")
     p.add_argument("--checkpoints_dir", default=str(ck.DEFAULT_CHECKPOINTS_DIR))
     p.add_argument("--batch_size", type=positive_int, default=EMBED_BATCH, help="clips per pass")
@@ -53,7 +59,11 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], Path]:
     evaluator = load_evaluator(evaluator_path)
     encoder = shared_text_encoder(pick_device(args.device))
     recogniser = ConceptRecogniser(evaluator, lambda t: encoder.sentence_embeddings(t).cpu())
-    result = recognise_folder(recogniser, evaluator, args.data_root, args.batch_size)
+    ids = set(args.ids.read_text().split()) if args.ids is not None else None
+    result = recognise_folder(
+        recogniser, evaluator, args.data_root, args.batch_size, ids=ids,
+        one_concept=args.one_concept,
+    )  # fmt: skip
     result["evaluator"] = str(evaluator_path)
     return result, evaluator_path
 

@@ -194,7 +194,8 @@ def test_ddim_timesteps_trailing_and_leading() -> None:
 
 def sample(**kwargs: object) -> torch.Tensor:
     args = {"num_steps": 10, "guidance_scale": 2.0, "cond": text_batch(0), "uncond": null_batch()}
-    return D.ddim_sample(text_fn, noise(5), SCHEDULE, **{**args, **kwargs})
+    x_T = kwargs.pop("x_T", noise(5))
+    return D.ddim_sample(text_fn, x_T, SCHEDULE, **{**args, **kwargs})
 
 
 def test_ddim_is_deterministic() -> None:
@@ -255,6 +256,21 @@ def test_callback_and_stop_at() -> None:
     assert torch.equal(sample(stop_at=10), final)
     with pytest.raises(ValueError, match="stop_at"):
         sample(stop_at=11)
+
+
+def test_start_at_continues_from_the_state_at_that_step() -> None:
+    steps: list[D.DDIMStep] = []
+    final = sample(callback=steps.append)
+    for j in (0, 3, 9):
+        seen: list[D.DDIMStep] = []
+        resumed = sample(x_T=steps[j].x_t, start_at=j, callback=seen.append)
+        assert torch.allclose(resumed, final, atol=1e-6)
+        assert [s.i for s in seen] == list(range(j, 10))
+    assert torch.equal(sample(x_T=steps[4].x_t, start_at=4, stop_at=4), steps[4].x_t)
+    with pytest.raises(ValueError, match="start_at"):
+        sample(start_at=11)
+    with pytest.raises(ValueError, match="start_at"):
+        sample(start_at=5, stop_at=3)
 
 
 def test_sampler_input_errors() -> None:

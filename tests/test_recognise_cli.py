@@ -103,3 +103,26 @@ def test_recognise_on_a_folder_without_features_is_one_line(tmp_path: Path, caps
     assert err.value.code == 2
     message = capsys.readouterr().err.strip()
     assert "no new_joint_vecs/*.npy" in message and len(message.splitlines()) == 1
+
+
+def test_ids_and_one_concept_select_the_clips(tiny_folder: Path, tmp_path: Path, capsys) -> None:
+    two = {**LABELS, "mixamo": ["raise_arms", "wave"]}  # mixamo now names two concepts
+    root = tmp_path / "sel"
+    (root / "new_joint_vecs").mkdir(parents=True)
+    for path in (tiny_folder / "new_joint_vecs").glob("*.npy"):
+        (root / "new_joint_vecs" / path.name).write_bytes(path.read_bytes())
+    (root / "labels.json").write_text(json.dumps({k: {"concepts": v} for k, v in two.items()}))
+    assert [r.id for r in read_clips(root, one_concept=True)] == ["cmu", "cmu_still"]
+    assert [r.id for r in read_clips(root, ids={"mixamo", "cmu"})] == ["cmu", "mixamo"]
+    assert [r.id for r in read_clips(root, ids={"mixamo", "cmu"}, one_concept=True)] == ["cmu"]
+    listed = tmp_path / "ids.txt"
+    listed.write_text("cmu_still\nmixamo\n")
+    out = tmp_path / "rec.json"
+    argv = ["--data_root", str(root), "--ids", str(listed), "--one_concept", "--json", str(out)]
+    assert main([*argv, "--device", "cpu"]) == 0
+    assert list(json.loads(out.read_text())["clips"]) == ["cmu_still"]
+    listed.write_text("nothing\n")
+    with pytest.raises(SystemExit) as err:
+        main([*argv, "--device", "cpu"])
+    assert err.value.code == 2
+    assert "no clip of --ids" in capsys.readouterr().err

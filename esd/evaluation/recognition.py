@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,8 +57,11 @@ def wilson_interval(hits: int, n: int, z: float = Z_95) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def read_clips(root: str | Path) -> list[MotionRecord]:
-    """Every ``new_joint_vecs/ID.npy`` of ``root`` as a record (sorted ids, labels attached)."""
+def read_clips(
+    root: str | Path, ids: Collection[str] | None = None, one_concept: bool = False
+) -> list[MotionRecord]:
+    """Every ``new_joint_vecs/ID.npy`` of ``root`` as a record (sorted ids, labels attached);
+    only the ``ids`` given, and with ``one_concept`` only clips labelled with one concept."""
     root = Path(root)
     folder = root / FEATURES_DIR
     files = sorted(folder.glob("*.npy")) if folder.is_dir() else []
@@ -68,6 +71,14 @@ def read_clips(root: str | Path) -> list[MotionRecord]:
             "HumanML3D-layout folder (e.g. one written by esd.import_bvh)"
         )
     labels = read_labels(root)
+    if ids is not None:
+        files = [f for f in files if f.stem in ids]
+    if one_concept:
+        files = [f for f in files if len(labels.get(f.stem, ())) == 1]
+    if not files:
+        wanted = " of --ids" if ids is not None else ""
+        kind = " labelled with one concept" if one_concept else ""
+        raise DatasetError(f"no clip{wanted} under {root / FEATURES_DIR}{kind}")
     records = []
     for path in files:
         try:
@@ -128,9 +139,12 @@ def recognise_folder(
     root: str | Path,
     batch_size: int = EMBED_BATCH,
     progress: ProgressFn | None = None,
+    ids: Collection[str] | None = None,
+    one_concept: bool = False,
 ) -> dict[str, Any]:
-    """{"clips": {id: {"predicted", "top3", "labels"}}, "per_concept": ..., "overall": ...}."""
-    records = read_clips(root)
+    """{"clips": {id: {"predicted", "top3", "labels"}}, "per_concept": ..., "overall": ...}
+    over the clips ``read_clips(root, ids, one_concept)`` selects."""
+    records = read_clips(root, ids, one_concept)
     emb = embed_records(evaluator, records, batch_size, progress)  # (N, D)
     tops = top_concepts(recogniser, emb)
     clips = {

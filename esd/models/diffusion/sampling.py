@@ -119,6 +119,7 @@ def ddim_sample(
     mask: torch.Tensor | None = None,
     callback: Callable[[DDIMStep], None] | None = None,
     stop_at: int | None = None,
+    start_at: int = 0,
 ) -> torch.Tensor:
     """DDIM (eta 0) in v-parameterisation with classifier-free guidance; returns x0 (B, N, C).
 
@@ -130,17 +131,21 @@ def ddim_sample(
     bool: x is multiplied by it after every update (SALAD's sampler; valid tokens are unchanged
     for a denoiser that ignores padding). ``stop_at = k`` (0 <= k <= S) returns x_t after k
     updates (the input of step k, at timestep ``ddim_timesteps(S)[k]``) instead of x0;
-    callbacks run for steps 0..k-1. Everything runs on x_T's device and dtype.
+    callbacks run for steps 0..k-1. ``start_at = j`` takes ``x_T`` as the latent at timestep
+    ``ddim_timesteps(S)[j]`` and runs updates j..S-1 only (SDEdit, Meng et al. 2022: noise a
+    clean latent to that timestep with ``q_sample``, then denoise). Everything runs on x_T's
+    device and dtype.
     """
     guided = _check_sampler_args(x_T, guidance_scale, cond, uncond, mask)
     spacing = schedule.spacing if spacing is None else spacing
     timesteps = ddim_timesteps(num_steps, schedule.num_steps, spacing).to(x_T.device)
     end = num_steps if stop_at is None else _check_stop_at(stop_at, num_steps)
+    start = _check_start_at(start_at, end)
     text = TextBatch.cat(cond, uncond) if guided else cond
     text = text.to(x_T.device)
     keep = None if mask is None else _broadcastable(mask.to(x_T.device), x_T)
     x = x_T
-    for i in range(end):
+    for i in range(start, end):
         t = timesteps[i].repeat(x.shape[0])  # (B,)
         pred_cond, pred_uncond = _predict(denoise_fn, x, t, text, guided)
         pred = pred_cond
@@ -199,6 +204,12 @@ def _check_sampler_args(
     if mask is not None and (mask.shape != x_T.shape[:2] or mask.dtype != torch.bool):
         raise ValueError(f"mask must be bool {tuple(x_T.shape[:2])}, got {tuple(mask.shape)}")
     return uncond is not None and guidance_scale != 1.0
+
+
+def _check_start_at(start_at: int, end: int) -> int:
+    if not isinstance(start_at, int) or not 0 <= start_at <= end:
+        raise ValueError(f"start_at must be an integer step index in [0, {end}], got {start_at}")
+    return start_at
 
 
 def _check_stop_at(stop_at: int, num_steps: int) -> int:
