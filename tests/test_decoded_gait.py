@@ -213,6 +213,8 @@ def test_finetune_keeps_the_source_vae_and_trains_with_the_contact_term(tmp_path
         (["--denoiser_velocity_weight", "-1"], "--denoiser_velocity_weight must be >= 0"),
         (["--denoiser_lr", "0"], "--denoiser_lr must be > 0"),
         (["evaluator", "--finetune_from", "x"], "--finetune_from applies to the base stage only"),
+        (["--finetune_from", "nosuchmodel"], "unknown model 'nosuchmodel'"),
+        (["--name", "same", "--finetune_from", "same"], "choose another --name"),
     ],
 )
 def test_bad_finetune_flags_are_one_line_errors(argv, message, capsys, tmp_path) -> None:
@@ -220,3 +222,4 @@ def test_bad_finetune_flags_are_one_line_errors(argv, message, capsys, tmp_path)
         main(["--checkpoints_dir", str(tmp_path), *argv])
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+    assert not (tmp_path / "t2m").exists()  # nothing written

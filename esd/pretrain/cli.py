@@ -225,8 +225,15 @@ def check_args(args: argparse.Namespace) -> None:
             raise ValueError(f"--{name} must be at least 1, got {getattr(args, name)}")
     if not args.denoiser_lr > 0:
         raise ValueError(f"--denoiser_lr must be > 0, got {args.denoiser_lr}")
-    if args.finetune_from is not None and args.stage != "base":
-        raise ValueError("--finetune_from applies to the base stage only")
+    if args.finetune_from is not None:
+        if args.stage != "base":
+            raise ValueError("--finetune_from applies to the base stage only")
+        if args.finetune_from == args.name:
+            raise ValueError(
+                f"--finetune_from {args.finetune_from} is the model being written: choose another "
+                "--name (the source must stay as it is)"
+            )
+        ck.resolve_model(args.finetune_from, args.checkpoints_dir)  # unknown: one line, no folder
     weights = ("vae_velocity_weight", "vae_contact_weight", "vae_peak_weight")
     for name in (*weights, "denoiser_contact_weight", "denoiser_velocity_weight"):
         if not getattr(args, name) >= 0:
