@@ -46,11 +46,12 @@ import numpy as np
 if __package__ in (None, ""):  # run as a script: make the project root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from esd.console import positive_int, seed_int
 from esd.corpus.stats import contact_skate
 from esd.evaluation import gait
 from esd.evaluation.gait import Summary, action_frames, summarise
 from esd.motion.features import joints_to_features
-from esd.motion.humanml3d import JOINTS_DIR, LABELS_FILE, read_npy
+from esd.motion.humanml3d import CORPUS_ROOT, JOINTS_DIR, LABELS_FILE, read_npy
 
 # name -> (per-clip function, unit, digits, target, target is a lower bound)
 Measure = tuple[Callable[[np.ndarray], float], str, int, float | None, bool]
@@ -71,6 +72,7 @@ KICK: dict[str, Measure] = {
     "kick foot height": (gait.kick_height_m, "m", 2, gait.KICK_HEIGHT_MIN_M, True),
 }
 BY_CONCEPT = {"walk": WALK, "jump": JUMP, "kick": KICK}
+TEST_SPLIT = "test"  # renoise reads the walks of this split
 
 
 def measure_clips(
@@ -104,19 +106,26 @@ def folder_clips(root: Path, concept: str, ids: set[str] | None) -> list[np.ndar
     return clips
 
 
+def load_model(args: argparse.Namespace):
+    """The base model of ``--name`` / ``--checkpoints_dir`` (default: the bundled one), CPU."""
+    from esd.models import checkpoints as ck
+    from esd.models.generator import MotionGenerator, shared_text_encoder
+
+    checkpoints = args.checkpoints_dir or str(ck.DEFAULT_CHECKPOINTS_DIR)
+    return MotionGenerator.from_checkpoint(
+        args.name or ck.BASE_MODEL_NAME, None, checkpoints, "cpu", shared_text_encoder()
+    )
+
+
 def generated(args: argparse.Namespace) -> dict[str, dict[str, Summary]]:
     from esd.evaluation import instruments as cli
     from esd.evaluation.plan import concept_block, place_concept
     from esd.models import checkpoints as ck
-    from esd.models.generator import MotionGenerator, shared_text_encoder
     from esd.motion.concepts import CONCEPTS
 
     began = time.perf_counter()
-    checkpoints = args.checkpoints_dir or str(ck.DEFAULT_CHECKPOINTS_DIR)
-    context, _ = cli.load_context(checkpoints)
-    model = MotionGenerator.from_checkpoint(
-        args.name or ck.BASE_MODEL_NAME, None, checkpoints, "cpu", shared_text_encoder()
-    )
+    context, _ = cli.load_context(args.checkpoints_dir or str(ck.DEFAULT_CHECKPOINTS_DIR))
+    model = load_model(args)
 
     def crop(gen) -> list[np.ndarray]:
         return [gen.joints[i, :n].astype(np.float64) for i, n in enumerate(gen.lengths)]
@@ -143,23 +152,22 @@ def generated(args: argparse.Namespace) -> dict[str, dict[str, Summary]]:
 def renoise(args: argparse.Namespace) -> dict[str, dict[str, Summary]]:
     import torch
 
-    from esd.models import checkpoints as ck
+    from esd.models.bundled.vae import LATENT_REDUCTION
     from esd.models.diffusion import q_sample
     from esd.models.diffusion.sampling import ddim_sample, ddim_timesteps
-    from esd.models.generator import MotionGenerator, shared_text_encoder
     from esd.motion.humanml3d import FEATURES_DIR
 
+    for name in (LABELS_FILE, f"{TEST_SPLIT}.txt"):
+        if not (args.data_root / name).is_file():
+            raise SystemExit(f"{args.data_root} has no {name}: give a corpus (--data_root)")
     labels = json.loads((args.data_root / LABELS_FILE).read_text())
-    test = (args.data_root / "test.txt").read_text().split()
+    test = (args.data_root / f"{TEST_SPLIT}.txt").read_text().split()
     ids = [i for i in test if labels.get(i, {}).get("concepts") == ["walk"]][: args.samples]
     if not ids:
         raise SystemExit(f"{args.data_root}: no single-action walk in test.txt")
     clips = [np.load(args.data_root / FEATURES_DIR / f"{i}.npy") for i in ids]
-    frames = min(len(c) for c in clips) // 4 * 4
-    model = MotionGenerator.from_checkpoint(
-        args.name or ck.BASE_MODEL_NAME, None,
-        args.checkpoints_dir or str(ck.DEFAULT_CHECKPOINTS_DIR), "cpu", shared_text_encoder(),
-    )  # fmt: skip
+    frames = min(len(c) for c in clips) // LATENT_REDUCTION * LATENT_REDUCTION
+    model = load_model(args)
     z0 = torch.stack(model.encode_features([c[:frames] for c in clips]))  # (B, N, C)
     lengths = [frames] * len(ids)
     mask = model.latent_mask(lengths)
@@ -192,6 +200,24 @@ def folder(args: argparse.Namespace) -> dict[str, dict[str, Summary]]:
     return {args.concept: measure_clips(label, clips, BY_CONCEPT[args.concept])}
 
 
+def ddim_steps(text: str) -> int:
+    """argparse type: a number of DDIM steps the sampler accepts (>= MIN_DDIM_STEPS)."""
+    from esd.models.diffusion.sampling import MIN_DDIM_STEPS
+
+    value = int(text)
+    if value < MIN_DDIM_STEPS:
+        raise argparse.ArgumentTypeError(f"must be at least {MIN_DDIM_STEPS}, got {value}")
+    return value
+
+
+def step_index(text: str) -> int:
+    """argparse type: a DDIM step index, an integer >= 0."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a step index must be >= 0, got {value}")
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -199,19 +225,19 @@ def main() -> None:
     gen.add_argument("--name", help="base model (default: the bundled one)")
     gen.add_argument("--checkpoints_dir")
     gen.add_argument("--samples", type=int, default=32, help="clips per prompt set")
-    gen.add_argument("--steps", type=int, default=50, help="DDIM steps")
+    gen.add_argument("--steps", type=ddim_steps, default=50, help="DDIM steps")
     gen.add_argument("--seconds", type=float, default=4.0, help="length of the walk prompt")
     gen.add_argument("--guidance", type=float, help="CFG scale (default: the model's)")
     gen.add_argument("--seed", type=int, default=0)
     ren = sub.add_parser("renoise", help="corpus walks noised to a DDIM step, then denoised")
     ren.add_argument("--name", help="base model (default: the bundled one)")
     ren.add_argument("--checkpoints_dir")
-    ren.add_argument("--data_root", type=Path, default=Path("data/t2m_synth"))
-    ren.add_argument("--samples", type=int, default=32, help="corpus walks")
-    ren.add_argument("--steps", type=int, default=50, help="DDIM steps")
-    ren.add_argument("--starts", type=int, nargs="+", default=[50, 45, 40, 30, 20, 10, 0],
+    ren.add_argument("--data_root", type=Path, default=CORPUS_ROOT)
+    ren.add_argument("--samples", type=positive_int, default=32, help="corpus walks")
+    ren.add_argument("--steps", type=ddim_steps, default=50, help="DDIM steps")
+    ren.add_argument("--starts", type=step_index, nargs="+", default=[50, 45, 40, 30, 20, 10, 0],
                      help="DDIM step indices to start from (>= --steps: no noise)")  # fmt: skip
-    ren.add_argument("--seed", type=int, default=0)
+    ren.add_argument("--seed", type=seed_int, default=0)
     fol = sub.add_parser("folder", help="clips of a HumanML3D-layout folder with labels.json")
     fol.add_argument("data_root", type=Path)
     fol.add_argument("--concept", choices=sorted(BY_CONCEPT), default="walk")
