@@ -11,7 +11,8 @@ encoder from ``<checkpoints_dir>/clip-vit-base-patch32`` or ``--clip_path``). Wi
 Writes joints ``(B, T, 22, 3)`` float32 (metres, y up, 20 fps) to ``--out``; with
 ``--features OUT`` also the 263-d features ``(B, T, 263)``. All prompts share one length, so the
 arrays are dense. Item i starts from the noise of ``seed + i``: the same seed gives the same
-motion, whatever model (base or unlearned) generates it.
+motion, whatever model (base or unlearned) generates it. ``--plant_feet`` holds a foot on the
+floor still (``esd.motion.foot_plant``: the root translation is corrected, the pose kept).
 """
 
 from __future__ import annotations
@@ -63,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     p.add_argument("--out", type=Path, required=True, help="joints .npy to write")
     p.add_argument("--features", type=Path, help="also write the 263-d features here")
+    p.add_argument(
+        "--plant_feet",
+        action="store_true",
+        help="hold feet on the floor still (root correction, esd.motion.foot_plant): no glide",
+    )
     p.add_argument("--checkpoints_dir", default=str(ck.DEFAULT_CHECKPOINTS_DIR))
     p.add_argument(
         "--clip_path", type=Path,
@@ -127,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         guidance = generator.sampler.guidance if args.guidance is None else args.guidance
         motion = generator.generate(
             args.prompt, seconds=args.seconds, seed=args.seed, num_steps=steps,
-            guidance_scale=guidance,
+            guidance_scale=guidance, plant_feet=args.plant_feet,
         )  # fmt: skip
         save_npy(args.out, motion.joints.astype(np.float32))
         if args.features:
@@ -136,7 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         fail(str(err).strip().split("\n")[0])
     CONSOLE.print(
         f"wrote joints {tuple(motion.joints.shape)} to {args.out} ({generator.family.name} "
-        f"model {args.name}: {steps} DDIM steps, guidance {guidance:g})",
+        f"model {args.name}: {steps} DDIM steps, guidance {guidance:g}"
+        f"{', feet planted' if args.plant_feet else ''})",
         soft_wrap=True,
         markup=False,
     )

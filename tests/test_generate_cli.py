@@ -83,8 +83,9 @@ def test_sampler_defaults_are_the_model_familys(ckpts, tmp_path, capsys, monkeyp
         assert f"{family.name} {family.sampler.steps}" in help_text
     calls = []
 
-    def spy(self, prompts, seconds, seed, num_steps, guidance_scale):
+    def spy(self, prompts, seconds, seed, num_steps, guidance_scale, plant_feet):
         calls.append((num_steps, guidance_scale))
+        assert plant_feet is False  # off unless --plant_feet
         lengths = np.full(len(prompts), 40)
         return GeneratedMotion(prompts, np.zeros((1, 40, 22, 3)), np.zeros((1, 40, 263)), lengths)
 
@@ -94,3 +95,19 @@ def test_sampler_defaults_are_the_model_familys(ckpts, tmp_path, capsys, monkeyp
     run(ckpts, tmp_path / "y.npy", "--prompt", "a person kicking", "--guidance", "4")
     assert calls == [(BUNDLED.sampler.steps, BUNDLED.sampler.guidance), (10, 4.0)]
     assert "10 DDIM steps, guidance 4" in capsys.readouterr().err
+
+
+def test_plant_feet_writes_the_planted_motion_of_the_same_sample(ckpts, tmp_path, capsys):
+    from esd.motion.features import features_to_joints
+    from esd.motion.foot_plant import plant_feet
+
+    prompt = ["--prompt", "a person walking", "--seconds", "2.5"]
+    run(ckpts, tmp_path / "raw.npy", *prompt, "--features", str(tmp_path / "raw_f.npy"))
+    run(ckpts, tmp_path / "planted.npy", *prompt, "--plant_feet",
+        "--features", str(tmp_path / "planted_f.npy"))  # fmt: skip
+    assert "feet planted" in capsys.readouterr().err
+    raw_f, planted_f = np.load(tmp_path / "raw_f.npy"), np.load(tmp_path / "planted_f.npy")
+    np.testing.assert_allclose(planted_f[0], plant_feet(raw_f[0]), atol=1e-5)
+    np.testing.assert_allclose(
+        np.load(tmp_path / "planted.npy")[0], features_to_joints(planted_f[0]), atol=1e-5
+    )

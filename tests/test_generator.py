@@ -97,3 +97,19 @@ def test_the_bundled_family_keeps_its_defaults_and_payload(gen, text_encoder):
     assert payload["family"] == "bundled" and "salad_options" not in payload
     rebuilt = MotionGenerator.from_payload(payload, torch.device("cpu"), text_encoder)
     assert rebuilt.family is gen.family and rebuilt.text_encoder is text_encoder
+
+
+def test_plant_feet_corrects_each_clip_within_its_length(gen):
+    from esd.motion.features import features_to_joints
+    from esd.motion.foot_plant import plant_feet
+
+    kwargs = {"lengths": [40, 62], "seed": 2, "num_steps": 10}
+    raw = gen.generate(["a person walking", "a person running"], **kwargs)
+    planted = gen.generate(["a person walking", "a person running"], plant_feet=True, **kwargs)
+    for i, n in enumerate([40, 62]):
+        expected = plant_feet(raw.features[i, :n])
+        np.testing.assert_allclose(planted.features[i, :n], expected, atol=1e-5)
+        np.testing.assert_allclose(planted.joints[i, :n], features_to_joints(expected), atol=1e-4)
+        rel = planted.joints[i, :n] - planted.joints[i, :n, :1]  # the pose is not touched
+        np.testing.assert_allclose(rel, raw.joints[i, :n] - raw.joints[i, :n, :1], atol=1e-4)
+    np.testing.assert_array_equal(planted.features[0, 40:], raw.features[0, 40:])  # padding

@@ -13,6 +13,8 @@ joint HumanML3D calls ``*_foot`` (the ball of the foot, indices 10 / 11); the an
   lowest point: > 0 only when both feet are off the floor at once.
 * ``kick_height_m``: the highest toe above the clip's floor (the lowest toe height of the clip).
 * ``pelvis_speed_m_s``: the pelvis's median horizontal speed (walking speed).
+* ``pelvis_jerkiness_m_s2``: the RMS of the pelvis's horizontal acceleration (m / s²): the price
+  of foot planting (``esd.motion.foot_plant``), which a zero supporting-foot speed can hide.
 
 ``summarise`` gives the mean over clips with a 95% bootstrap interval
 (``esd.evaluation.uncertainty``) and the share of clips meeting a target with its 95% Wilson
@@ -103,6 +105,17 @@ def pelvis_speed_m_s(joints: np.ndarray, fps: int = FPS) -> float:
     """Median over frames of the pelvis's horizontal speed, m / s."""
     pelvis = _check(joints)[:, PELVIS, HORIZONTAL]  # (T, 2)
     return float(np.median(np.linalg.norm(np.diff(pelvis, axis=0), axis=1)) * fps)
+
+
+def pelvis_jerkiness_m_s2(joints: np.ndarray, fps: int = FPS) -> float:
+    """RMS over frames of the pelvis's horizontal acceleration, m / s²:
+
+    a_t = (p_{t+2} - 2 p_{t+1} + p_t).xz * fps²,  result = sqrt(mean_t |a_t|²)  (T >= 3)."""
+    pelvis = _check(joints)[:, PELVIS, HORIZONTAL]  # (T, 2)
+    if len(pelvis) < 3:
+        raise ValueError(f"pelvis acceleration needs at least 3 frames, got {len(pelvis)}")
+    acceleration = np.diff(pelvis, n=2, axis=0) * fps * fps  # (T-2, 2)
+    return float(np.sqrt((acceleration**2).sum(axis=1).mean()))
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,7 @@ from esd.models.salad.folder import load_salad_model
 from esd.models.text.batch import TextBatch
 from esd.models.text.clip import CLIP_FOLDER, shared_clip_encoder
 from esd.models.text.minilm import TextEncoder
+from esd.motion import foot_plant
 from esd.motion.features import features_to_joints
 from esd.motion.skeleton import FPS, MAX_FRAMES, MAX_SECONDS, MIN_FRAMES, MIN_SECONDS
 
@@ -372,9 +373,12 @@ class MotionGenerator:
         num_steps: int | None = None,
         guidance_scale: float | None = None,
         callback: Callable[[DDIMStep], None] | None = None,
+        plant_feet: bool = False,
     ) -> GeneratedMotion:
         """Motions for ``prompts`` with ``lengths`` (frames) or ``seconds`` (one or per prompt);
-        ``num_steps`` / ``guidance_scale`` None: the family's defaults."""
+        ``num_steps`` / ``guidance_scale`` None: the family's defaults. ``plant_feet``: hold
+        feet on the floor still by correcting each clip's root translation
+        (``esd.motion.foot_plant``; a post-process, off when the model itself is measured)."""
         prompts = [str(p) for p in prompts]
         if not prompts:
             raise ValueError("give at least one prompt")
@@ -388,6 +392,10 @@ class MotionGenerator:
             prompts, lengths, seed, num_steps, guidance_scale, callback
         )
         features, joints = self.decode(latents, lengths)
+        if plant_feet:
+            for i, n in enumerate(lengths):
+                features[i, :n] = foot_plant.plant_feet(features[i, :n])
+                joints[i, :n] = features_to_joints(features[i, :n])
         return GeneratedMotion(prompts, joints, features, np.asarray(lengths))
 
 
