@@ -2,15 +2,17 @@
 
 Timeline (seconds at normal tempo, randomised, scaled by TEMPO; a clip that would exceed
 MAX_SECONDS is played faster): arm out and up (0.6) -> the hand swings side to side (one cycle
-~0.62 s, 1.3-2.0 Hz; real waves ~1.7 Hz) -> down (0.6). one_hand + both: one hand, then the other;
+~0.62 s, 1.1-2.3 Hz; big waves slower, ~0.85 s, 0.9-1.7 Hz) -> down (0.6). The frequency ranges
+were widened to cover real studio capture, whose waves swing at about 0.8-2.5 Hz, the big
+two-handed ones overhead the slowest. one_hand + both: one hand, then the other;
 both_hands: both (a named side's hand a little earlier and higher).
 
 Styles, calibrated on real studio waves (upper arm from hanging, elbow bend, what swings):
 
 * plain: the upper arm out and up (~105 deg), the forearm up (elbow ~70), the forearm swings
   about the elbow; reps + 2 cycles; the hand above the head.
-* big: the arm high overhead (upper arm 130-165 deg, elbow 15-50), the whole arm sways about
-  the shoulder; 2 reps + 2 cycles.
+* big: the arm high overhead (upper arm 130-165 deg, elbow 15-50), the whole arm sways (~26 deg)
+  about the shoulder; 2 reps + 2 cycles.
 * small: the upper arm low (12-35 deg), the forearm up in front of the shoulder (elbow
   115-140), the forearm swings about the upper arm's axis; the hand stays below the chin;
   2 reps + 2 cycles.
@@ -40,9 +42,9 @@ WAVE_SHAPES = {
     "big": {"turn": (50, 95), "flex": (130, 165), "twist": (-20, -5), "elbow": (15, 50)},
     "small": {"turn": (20, 55), "flex": (12, 35), "twist": (0, 10), "elbow": (115, 140)},
 }
-WAVE_SWAY = {PLAIN: 34, "big": 18, "small": 32}  # deg of the swinging angle either way
-WAVE_PERIOD = 0.62  # s per side-to-side cycle (~1.6 Hz; real waves: ~1.7 Hz)
-WAVE_PERIOD_SPREAD = 0.2  # the period varies +-20% between clips
+WAVE_SWAY = {PLAIN: 34, "big": 26, "small": 32}  # deg of the swinging angle either way
+WAVE_PERIOD = {PLAIN: 0.62, "big": 0.85, "small": 0.62}  # s per side-to-side cycle
+WAVE_PERIOD_SPREAD = 0.3  # the period varies +-30% between clips
 
 
 def wave_cycles(request: ActionRequest) -> int:
@@ -86,7 +88,7 @@ def swing_curves(style: str, swing: np.ndarray, hand: str) -> dict[str, np.ndarr
 def wave(request: ActionRequest, rng: np.random.Generator) -> ActionResult:
     plan = wave_plan(request, rng)
     sequential = request.variant == "one_hand" and request.side == "both"
-    period = jitter(rng, WAVE_PERIOD, WAVE_PERIOD_SPREAD)
+    period = jitter(rng, WAVE_PERIOD[request.style], WAVE_PERIOD_SPREAD)
     tempo = fitted_tempo(request.speed, 1.5 * len(plan) + period * sum(c for _, c, _ in plan))
     period = max(period * tempo, 0.4)
     body, bursts, t, end = Body(), [], 0.0, 0.0
