@@ -172,6 +172,8 @@ HELP = {  # info= lines of the fields (what a newcomer needs to choose)
     "compare_steps": "DDIM steps of the sampler (fewer: faster, rougher); empty: the model's "
     f"own sampler ({sampler_hint()})",
     "eval_seed": "seeds the prompts and the noise: same seed, same numbers",
+    "plant_feet": "hold a foot on the floor still by correcting the root's path (no glide; "
+    "the pose is kept), alike for both models; off: the motions as the models made them",
 }
 
 H = TypeVar("H", bound=Callable[..., Any])
@@ -431,11 +433,15 @@ class WorkbenchUI:
         seconds: float,
         seed: float,
         steps: str | float | None,
+        plant_feet: bool = True,
     ) -> tuple:
         """Original vs unlearned motions of every prompt (same seed), one animated figure with
-        the recogniser's reading under each pair; ``steps`` empty: the model's own sampler."""
+        the recogniser's reading under each pair; ``steps`` empty: the model's own sampler;
+        ``plant_feet``: feet on the floor held still (``esd.motion.foot_plant``)."""
         prompts = comparison_prompts(target, related, extra)
-        result = self.wb.compare(None, run or None, prompts, seconds, seed, steps)
+        result = self.wb.compare(
+            None, run or None, prompts, seconds, seed, steps, plant_feet=bool(plant_feet)
+        )
         fig = pair_figure(
             [(p.prompt, p.original.joints, p.unlearned.joints) for p in result.pairs],
             f"original · {result.base_name}",
@@ -446,7 +452,7 @@ class WorkbenchUI:
         note = (
             f"{len(result.pairs)} prompts · seed {result.seed} (item i: seed + i, identical "
             f"noise for both models) · {result.seconds:g} s · {result.steps} DDIM steps, "
-            f"guidance {result.guidance:g}"
+            f"guidance {result.guidance:g}{' · feet planted' if result.plant_feet else ''}"
         )
         if result.notes:
             note += "\n\nRecogniser, original → unlearned:\n" + "\n".join(
@@ -588,6 +594,9 @@ def _compare_tab() -> SimpleNamespace:
             "", label="DDIM steps", placeholder="the model's", info=HELP["compare_steps"],
             elem_id="compare-steps",
         )  # fmt: skip
+        ui.plant = gr.Checkbox(
+            True, label="Plant feet", info=HELP["plant_feet"], elem_id="plant-feet"
+        )
     with gr.Row():
         ui.target = gr.Textbox(DEFAULT_TARGET, label="Target prompt")
         ui.related = gr.Textbox(
@@ -737,7 +746,7 @@ def _wire_comparison(handlers: WorkbenchUI, ui: SimpleNamespace) -> None:
     cmp.run.input(handlers.show_run, cmp.run, ui.run_view, api_name="show_run")
     cmp.button.click(
         handlers.compare,
-        [cmp.run, cmp.target, cmp.related, cmp.extra, cmp.seconds, cmp.seed, cmp.steps],
+        [cmp.run, cmp.target, cmp.related, cmp.extra, cmp.seconds, cmp.seed, cmp.steps, cmp.plant],
         [cmp.figure, ui.comparison, exp.motion, cmp.note],
         api_name="compare",
     )

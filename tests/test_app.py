@@ -209,7 +209,11 @@ def test_compare_returns_an_animated_pair_figure_and_exports_motions(served, sto
     with pytest.raises(gradio_client.exceptions.AppError, match="target prompt is empty"):
         client.predict(run, " ", "", "", 2.0, 3, 10, api_name="/compare")
     *_, note = client.predict(run, "a person kicking", "", "", 2.0, 3, "", api_name="/compare")
-    assert "50 DDIM steps, guidance 2.5" in note  # an empty field: the model's own sampler
+    assert "50 DDIM steps, guidance 2.5 · feet planted" in note  # empty: the model's sampler
+    *_, note = client.predict(
+        run, "a person kicking", "", "", 2.0, 3, 10, False, api_name="/compare"
+    )
+    assert note.split("\n")[0].endswith("guidance 2.5")  # unplanted: as the models made them
 
 
 def test_the_checkpoint_downloads_and_reloads(served, stopped_run) -> None:

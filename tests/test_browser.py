@@ -160,11 +160,13 @@ def evaluate_with_the_defaults(page) -> None:
 def compare_with_the_defaults_and_play(page) -> None:
     page.get_by_role("tab", name="Compare").click()
     assert field(page, "compare-run").input_value().startswith("a_person_kicking · from ")
+    assert page.locator("#plant-feet input[type=checkbox]").is_checked()  # planted by default
     page.locator("#compare").click()
     page.wait_for_function(f"({FRAMES})() > 1", timeout=WAIT_MS)
     assert page.evaluate(FRAMES) == 80  # 4 s at 20 fps
     assert page.evaluate(f"{MOTION}.data.length") >= 4 * 2  # 4 prompts x 2 models
     note = text_of(page, "compare-note")
+    assert "feet planted" in note
     assert "Recogniser, original → unlearned:" in note
     assert re.search(r"a person kicking: \w+ \d\.\d\d → \d\.\d\d", note)
     before = page.evaluate(POSE)

@@ -299,6 +299,19 @@ def test_compare_draws_both_models_from_identical_noise(bench, folders) -> None:
         ["a person jumping"], seconds=2.0, seed=6, num_steps=10
     )
     np.testing.assert_allclose(base.clip(0)[0], result.pairs[1].original.joints, atol=1e-4)
+    assert not result.plant_feet
+
+
+def test_compare_can_plant_the_feet_of_both_models(bench, folders) -> None:
+    from esd.motion.foot_plant import plant_feet
+
+    name = identity_run(folders, bench)
+    raw = bench.compare(None, name, ["a person walking"], 2.0, 5, 10)
+    planted = bench.compare(None, name, ["a person walking"], 2.0, 5, 10, plant_feet=True)
+    assert planted.plant_feet
+    for side in ("original", "unlearned"):
+        expected = plant_feet(getattr(raw.pairs[0], side).features)
+        np.testing.assert_allclose(getattr(planted.pairs[0], side).features, expected, atol=1e-5)
 
 
 def test_compare_shows_the_erasure_and_is_deterministic(bench, trained) -> None:

@@ -69,6 +69,7 @@ class Comparison:
     pairs: tuple[ComparisonPair, ...]
     notes: tuple[PairNote, ...] = ()  # the recogniser's reading of each pair
     notes_skipped: str = ""  # why there are no notes ('' when there are)
+    plant_feet: bool = False  # both models' motions went through esd.motion.foot_plant
 
 
 def _clips(motion: Any, label: str, model: str) -> list[MotionClip]:
@@ -91,6 +92,7 @@ def compare(
     seed: int = 0,
     steps: int | str | None = None,
     guidance: float | str | None = None,
+    plant_feet: bool = False,
 ) -> Comparison:
     """Original and unlearned motions of every prompt, generated from identical noise.
 
@@ -99,6 +101,8 @@ def compare(
     only exists on top of the base it was erased from). ``prompts``: a list, or one text
     with a prompt per line (at most MAX_PROMPTS). ``steps`` / ``guidance`` None (or an empty
     field): the base model's own sampler settings (``MotionGenerator.sampler``).
+    ``plant_feet``: both models' motions with their feet held on the floor
+    (``esd.motion.foot_plant``, a root correction applied alike to both sides).
     """
     texts = as_texts("prompts", prompts, MAX_PROMPTS)
     if not texts:
@@ -117,11 +121,14 @@ def compare(
     base = models.base_generator(base_ref["name"], base_ref.get("ckpt"))
     steps = base.sampler.steps if steps is None else steps
     guidance = base.sampler.guidance if guidance is None else guidance
-    kwargs = {"seconds": seconds, "seed": seed, "num_steps": steps, "guidance_scale": guidance}
+    kwargs = {"seconds": seconds, "seed": seed, "num_steps": steps, "guidance_scale": guidance,
+              "plant_feet": bool(plant_feet)}  # fmt: skip
     original = _clips(base.generate(texts, **kwargs), "original", base_ref["name"])
     erased = _clips(unlearned.generate(texts, **kwargs), "unlearned", label)
     pairs = tuple(ComparisonPair(p, o, u) for p, o, u in zip(texts, original, erased))
-    return Comparison(base_ref["name"], label, seed, seconds, steps, guidance, pairs)
+    return Comparison(
+        base_ref["name"], label, seed, seconds, steps, guidance, pairs, plant_feet=bool(plant_feet)
+    )
 
 
 # --- prompts and motion choices (pure functions) ------------------------------------------------

@@ -333,11 +333,15 @@ class Workbench:
         seed: int = 0,
         steps: int | None = None,
         guidance: float | None = None,
+        plant_feet: bool = False,
     ) -> Comparison:
         """Original and unlearned motions of every prompt, from identical noise
         (``esd.workbench.comparison.compare``; ``run_name`` None: the last job's student;
-        ``steps`` / ``guidance`` None: the model's own sampler settings)."""
-        result = compare(self.models, base_name, run_name, prompts, seconds, seed, steps, guidance)
+        ``steps`` / ``guidance`` None: the model's own sampler settings; ``plant_feet``: feet
+        on the floor held still, ``esd.motion.foot_plant``)."""
+        result = compare(
+            self.models, base_name, run_name, prompts, seconds, seed, steps, guidance, plant_feet
+        )
         return self._with_notes(result)
 
     def _with_notes(self, result: Comparison) -> Comparison:
