@@ -127,6 +127,23 @@ def test_gallery_cli_writes_strips_gifs_json_and_markdown(shared_encoder, tmp_pa
     assert record["total_bytes"] == listed == sum(record["bytes"].values())
     assert not list(out.glob(".*.tmp"))  # written atomically
     assert "wrote 4 strips" in capsys.readouterr().err
+    assert record["plant_feet"] is False and "measures_as_generated" not in record["clips"][0]
+
+
+def test_gallery_plant_feet_draws_planted_clips_and_keeps_the_numbers_as_generated(
+    shared_encoder, tmp_path
+):
+    raw, planted = tmp_path / "raw", tmp_path / "planted"
+    argv = ["--steps", "10", "--seconds", "2", "--device", "cpu"]
+    assert main(["--out", str(raw), *argv]) == 0
+    assert main(["--out", str(planted), *argv, "--plant_feet"]) == 0
+    raw_walk = json.loads((raw / "gallery.json").read_text())["clips"][0]
+    record = json.loads((planted / "gallery.json").read_text())
+    walk = record["clips"][0]
+    assert record["plant_feet"] is True
+    assert walk["measures_as_generated"] == raw_walk["measures"]  # same sample, as generated
+    assert walk["measures"]["ankle lift"] == raw_walk["measures"]["ankle lift"]  # pose kept
+    assert "feet planted" in (planted / "gallery.md").read_text()
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 """``python -m viz.gallery``: film strips and GIFs of a model's walk, kick, wave and jump.
 
     python -m viz.gallery --out docs/gallery [--name NAME] [--seed 0] [--seconds 6] [--steps 50]
+        [--plant_feet]
 
 Generates each concept's canonical prompt (``esd.motion.concepts``: "a person walking", ...)
 with the model ``--name`` (default: the bundled base model), each from the noise of ``--seed``
@@ -13,7 +14,9 @@ with the model ``--name`` (default: the bundled base model), each from the noise
 * ``gallery.json``: model (name, family, checkpoint, denoiser fingerprint), sampler settings,
   per clip its prompt, seed, frames, file names and gait numbers (``esd.evaluation.gait``:
   supporting-foot speed, ankle lift and pelvis speed of the walk, the kick's height, the jump's
-  clearance, each with the issue-14 target where there is one);
+  clearance, each with the issue-14 target where there is one; with ``--plant_feet`` the
+  clips are drawn and measured with their feet planted, ``esd.motion.foot_plant``, and each
+  clip also keeps ``measures_as_generated``);
 * ``gallery.md``: the markdown snippet for the README (links relative to the repository root
   when ``--out`` lies inside it).
 
@@ -48,6 +51,8 @@ from esd.models import checkpoints as ck
 from esd.models.diffusion import MIN_DDIM_STEPS
 from esd.models.generator import MotionGenerator, frames_from_seconds
 from esd.motion.concepts import CONCEPTS
+from esd.motion.features import features_to_joints
+from esd.motion.foot_plant import plant_feet
 from esd.motion.skeleton import FPS
 from viz.filmstrip import GIF_STRIDE, animated_gif, film_strip, strip_frames
 
@@ -100,6 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=positive_int, help="DDIM steps (default: the model's)")
     p.add_argument("--guidance", type=float, help="CFG scale (default: the model's)")
     p.add_argument("--gif_stride", type=positive_int, default=GIF_STRIDE, help="frame step")
+    p.add_argument(
+        "--plant_feet",
+        action="store_true",
+        help="draw the motions with their feet planted (esd.motion.foot_plant), as the "
+        "workbench shows them; gallery.json keeps the numbers as generated too",
+    )
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     return p
 
@@ -153,16 +164,20 @@ def link_prefix(out: Path) -> str:
 def markdown(record: dict[str, Any], prefix: str) -> str:
     """The README snippet: a table of the GIFs with prompts and numbers, then the strips."""
     model = record["model"]
+    planted = ", feet planted" if record.get("plant_feet") else ""
     lines = [
         f"<!-- written by python -m viz.gallery: model {model['name']} (denoiser "
         f"{model['fingerprint']}), seed {record['seed']}, {record['steps']} DDIM steps, "
-        f"guidance {record['guidance']:g} -->",
+        f"guidance {record['guidance']:g}{planted} -->",
         "",
         "| Prompt (seed, measured) | Animation (10 fps) |",
         "|---|---|",
     ]
     for clip in record["clips"]:
         numbers = measure_text(clip["measures"])
+        if clip.get("measures_as_generated") and clip["measures"]:
+            numbers = f"feet planted: {numbers}<br>as generated: "
+            numbers += measure_text(clip["measures_as_generated"])
         text = f'**{clip["concept"]}**: "{clip["prompt"]}"<br>seed {clip["seed"]}'
         lines.append(f"| {text}{'<br>' + numbers if numbers else ''} | "
                      f"![{clip['prompt']}]({prefix}{clip['gif']}) |")  # fmt: skip
@@ -201,9 +216,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for entry in ENTRIES:
         motion = generator.generate([entry.prompt], seconds=args.seconds, seed=args.seed,
                                     num_steps=steps, guidance_scale=guidance)  # fmt: skip
-        joints, _ = motion.clip(0)
+        joints, features = motion.clip(0)
+        extra: dict[str, Any] = {}
+        if args.plant_feet:
+            extra["measures_as_generated"] = measure(joints.astype(np.float64), entry.measures)
+            joints = features_to_joints(plant_feet(features))
         clip = write_clip(args.out, entry, joints, args.gif_stride)
-        clips.append({**clip, "seed": args.seed})
+        clips.append({**clip, "seed": args.seed, **extra})
         CONSOLE.print(f"{entry.concept}: {measure_text(clip['measures']) or 'drawn'}",
                       soft_wrap=True, markup=False)  # fmt: skip
     record = {
@@ -213,7 +232,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "fingerprint": generator.fingerprint(),
         },
         "seed": args.seed, "seconds": args.seconds, "steps": steps, "guidance": guidance,
-        "fps": FPS, "clips": clips,
+        "plant_feet": bool(args.plant_feet), "fps": FPS, "clips": clips,
     }  # fmt: skip
     atomic_write(args.out / "gallery.md", markdown(record, link_prefix(args.out)) + "\n")
     files = [c[k] for c in clips for k in ("strip", "gif")] + ["gallery.md"]
