@@ -44,7 +44,10 @@ from esd.motion.concepts import CONCEPT_NAMES
 from esd.motion.features import canonical_joints, feature_statistics, joints_to_features
 from esd.motion.humanml3d import FEATURES_DIR, JOINTS_DIR, TEXTS_DIR, read_npy
 
-GENERATOR_VERSION = "esd-motion-corpus/2"
+# Bumped whenever the same seed yields different clips. /2: one-hand and overhead raises, wider
+# walks and wave styles, widened captions (the bundled evaluator e2 was trained on it; commit
+# 729b274 writes it). /3: raises at real tempos with a drifting hold, slower and wider big waves.
+GENERATOR_VERSION = "esd-motion-corpus/3"
 DEFAULT_CLIPS = 12_000
 SPLIT_SHARES = {"train": 0.8, "val": 0.1, "test": 0.1}
 CAPTIONS_PER_CLIP = 3
