@@ -76,6 +76,7 @@ from esd.workbench.user_input import (
     COMPARE_SECONDS,
     GUIDANCE_RANGE,
     LR_RANGE,
+    MAX_AUTO_ANCHORS,
     MAX_BATCH_SIZE,
     MAX_SEED,
     MAX_TRAJECTORIES,
@@ -136,6 +137,7 @@ FORM = (
     "count",
     "batch",
     "method",
+    "anchors",
     "seed",
     "xt_source",
     "trajectories",
@@ -156,6 +158,8 @@ HELP = {  # info= lines of the fields (what a newcomer needs to choose)
     "batch": f"x_t samples per step, 1 to {MAX_BATCH_SIZE}",
     "method": "esd-x: cross-attention only (erases the prompt's effect, keeps the rest); "
     "esd-u: every layer but cross-attention (broader); full: every parameter",
+    "anchors": f"0 to {MAX_AUTO_ANCHORS}: the concepts whose prompts the model's text encoder "
+    "puts nearest the target are kept as they were (preservation term); 0: plain ESD",
     "seed": f"0 to {MAX_SEED}: same seed and settings, same run",
     "xt_source": "where the noisy latents x_t come from: pool: teacher trajectories sampled "
     "once (fast); teacher: sampled anew every step (slow, the ESD authors'); data: corpus "
@@ -239,6 +243,7 @@ def form_values(request: TrainingRequest) -> tuple:
         request.iterations if request.iterations is not None else request.epochs,
         request.batch_size,
         request.method,
+        request.auto_anchors,
         request.seed,
         request.xt_source,
         request.trajectories,
@@ -366,6 +371,7 @@ class WorkbenchUI:
         count: float,
         batch: float,
         method: str,
+        anchors: float,
         seed: float,
         xt_source: str,
         trajectories: float,
@@ -383,6 +389,7 @@ class WorkbenchUI:
             **run_length(unit, count),
             batch_size=batch,
             method=method,
+            auto_anchors=anchors,
             seed=seed,
             xt_source=xt_source,
             trajectories=trajectories,
@@ -557,6 +564,10 @@ def _training_tab(bases: list[str]) -> SimpleNamespace:
             ui.method = ChoiceRadio(
                 list(METHODS), value=RECIPE.method, label="Trained parameters", info=HELP["method"]
             )
+            ui.anchors = gr.Number(
+                RECIPE.auto_anchors, label="Anchored nearest concepts", info=HELP["anchors"],
+                precision=0, elem_id="auto-anchors",
+            )  # fmt: skip
             with gr.Accordion("Advanced", open=False):
                 ui.xt_source = ChoiceRadio(
                     list(XT_SOURCES), value=RECIPE.xt_source, label="x_t", info=HELP["xt_source"]

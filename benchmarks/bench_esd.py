@@ -12,6 +12,10 @@ per plan. Rows:
 * ``esd-u``, ``full`` (other parameter sets) and eta 1 / 1.5 / 2.5 / 4 (negative guidance),
   ``eta 2.5, 150 it`` and the same with punching anchored (``PUNCH_ANCHOR``; 150 or 200 it):
   the rows measured under the retrained evaluator e2;
+* ``... auto anchors``: eta 2.5, 200 iterations and ``auto_anchors`` 2 (``AUTO``: the two
+  vocabulary concepts nearest the target in the base's text space are anchored,
+  ``esd.erasure.anchors``), for kick and, with the plain recipe beside it, for jump and wave
+  (``alone``; related: two concepts the anchors hold and one they do not);
 * ``seed cmd``: the seed's command line, verbatim (``SEED_COMMAND``), turned into its settings by
   the CLI's own parser (``esd.train``): lr 1e-5, eta 1.5, 10 epochs of batch 128 where an epoch
   is ceil(training clips / 128) iterations (the bundled base: 9,600 clips, 75 iterations);
@@ -68,6 +72,7 @@ if __package__ in (None, ""):  # run as a script: make the project root importab
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from esd.common.runtime import pick_device
+from esd.erasure.anchors import resolve_anchors
 from esd.erasure.config import RECIPE, ESDConfig
 from esd.erasure.loop import run_esd
 from esd.evaluation import instruments as cli
@@ -126,7 +131,18 @@ def several(
     return Recipe(overrides, RELATED_OF[len(concepts)])
 
 
+def alone(concept: str, related: tuple[str, ...], **overrides: Any) -> Recipe:
+    """A one-concept row for another target than kick: the recipe's overrides, its related."""
+    return Recipe({"concepts": (concept,), **overrides}, related)
+
+
 TWO, FOUR = (KICK, PUNCH), (KICK, PUNCH, JUMP, SQUAT)
+WAVE, CLAP, RAISE = "a person waving", "a person clapping", "a person raising their arms"
+RUN = "a person running"
+# automatic anchors (esd.erasure.anchors): the 2 concepts nearest the target in the base's text
+# space, with twice the iterations; related concepts: two the anchors hold, one they do not
+AUTO = {"negative_guidance": 2.5, "iterations": 200, "auto_anchors": 2}
+JUMP_RELATED, WAVE_RELATED = (KICK, SQUAT, RUN), (CLAP, RAISE, THROW)
 RELATED_OF = {1: (JUMP, LUNGE, THROW), 2: (JUMP, LUNGE, THROW), 4: (LUNGE, THROW, SIT)}
 RECIPES: dict[str, Recipe] = {
     "default": Recipe({}),
@@ -146,6 +162,11 @@ RECIPES: dict[str, Recipe] = {
     "eta 2.5, 200 it, punch anchor": Recipe(
         {"negative_guidance": 2.5, "iterations": 200, **PUNCH_ANCHOR},
     ),
+    "eta 2.5, 200 it, auto anchors": Recipe(AUTO),
+    "jump": alone(JUMP, JUMP_RELATED),
+    "jump, auto anchors": alone(JUMP, JUMP_RELATED, **AUTO),
+    "wave": alone(WAVE, WAVE_RELATED),
+    "wave, auto anchors": alone(WAVE, WAVE_RELATED, **AUTO),
     "seed cmd": Recipe({}),  # settings from SEED_COMMAND (seed_command_config)
     "2 concepts": several(TWO),
     "4 concepts": several(FOUR),
@@ -452,7 +473,7 @@ def main() -> None:
           f"load {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
     rows, bases = [], {}
     for name in args.recipes:
-        cfg, related = recipe_config(name, base), RECIPES[name].related
+        cfg, related = resolve_anchors(base, recipe_config(name, base)), RECIPES[name].related
         first, also = cfg.concepts[0], tuple(cfg.concepts[1:])
         base_block = measurer.base_block(first, related, also)
         bases[f"{first} | {', '.join(related)} | retain without {', '.join(cfg.concepts)}"] = (

@@ -44,8 +44,15 @@ from esd.console import (
     positive_int,
     seed_int,
 )
+from esd.erasure.anchors import resolve_anchors
 from esd.erasure.concept_clips import source_latents
-from esd.erasure.config import METHODS, XT_SOURCES, ESDConfig, validate_config
+from esd.erasure.config import (
+    AUTO_ANCHOR_WEIGHT,
+    METHODS,
+    XT_SOURCES,
+    ESDConfig,
+    validate_config,
+)
 from esd.erasure.epochs import BUNDLED_TRAIN_CLIPS, HUMANML3D_TRAIN_CLIPS, training_clips
 from esd.erasure.loop import ESDResult, ESDStep, plan_run, run_esd
 from esd.erasure.runs import load_base, prepare_run_folder, write_run_options
@@ -111,6 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start_guidance", type=positive_float, default=d.start_guidance)
     p.add_argument("--anchors", nargs="*", default=[], help="prompts to preserve (optional)")
     p.add_argument("--preservation_weight", type=float, default=d.preservation_weight)
+    p.add_argument(
+        "--auto_anchors", type=int, default=d.auto_anchors, metavar="K",
+        help="also anchor the K vocabulary concepts whose prompts the base's text encoder puts "
+        f"nearest the targets (weight {AUTO_ANCHOR_WEIGHT} unless --preservation_weight is set)",
+    )  # fmt: skip
     p.add_argument("--seed", type=seed_int, default=d.seed)
     p.add_argument(
         "--data_root",
@@ -152,6 +164,7 @@ def config_from_args(args: argparse.Namespace) -> ESDConfig:
         start_guidance=args.start_guidance,
         anchors=tuple(args.anchors),
         preservation_weight=args.preservation_weight,
+        auto_anchors=args.auto_anchors,
         seed=args.seed,
     )
     validate_config(cfg)
@@ -185,6 +198,7 @@ def train(args: argparse.Namespace) -> ESDResult:
         notice(line)
     base, base_ref = load_base(args.name, args.checkpoints_dir, device, args.clip_path)
     cfg, clips_note = with_epoch_length(cfg, args, base.info)
+    cfg = resolve_anchors(base, cfg)  # the run folder records the anchors it chose
     data_root = args.data_root or DEFAULT_DATA_ROOT
     latents = source_latents(base, cfg, data_root)
     total, per_epoch = plan_run(base, cfg, latents)  # refuses bad settings, runs too large

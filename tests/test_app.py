@@ -52,6 +52,7 @@ def form(**changes) -> list:
         "count": 100_000,
         "batch": 8,
         "method": "esd-x",
+        "anchors": 0,
         "seed": 0,
         "xt_source": "pool",
         "trajectories": 2,
@@ -59,7 +60,7 @@ def form(**changes) -> list:
         "existing": next(iter(app.EXISTING_RUN)),  # train beside an existing run
     }
     values.update(changes)
-    return list(values.values())
+    return [values[name] for name in app.FORM]
 
 
 @contextlib.contextmanager
@@ -177,6 +178,7 @@ def test_training_streams_its_loss_and_stops_with_a_checkpoint(served, stopped_r
         ({"seed": 2**40}, "seed must be between 0 and 2147483647, got"),
         ({"count": None}, "iterations is empty"),
         ({"batch": 1e12}, "batch size must be between"),
+        ({"anchors": 9}, "anchored concepts must be between 0 and 8"),
         ({"base": None}, "no base model chosen"),
         ({"existing": "refuse", "count": 5}, "already exists"),
     ],

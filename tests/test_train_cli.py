@@ -155,6 +155,7 @@ def test_a_run_too_large_is_refused_with_the_estimate_and_the_limit(ckpts, capsy
         (["--method", "lora"], "invalid choice"),
         (["--dataset_name", "kit"], "not supported"),
         (["--name", "no_such_model"], "unknown model 'no_such_model'"),
+        (["--auto_anchors", "-1"], "auto_anchors must be a whole number from 0 to 8"),
     ],
 )
 def test_bad_input_is_a_one_line_error(argv, message, ckpts, capsys):
@@ -202,3 +203,15 @@ def test_the_data_source_erases_with_latents_of_the_concept_clips(ckpts, tmp_pat
     run = ck.run_paths(tmp_path / "ck", f"{ck.BASE_MODEL_NAME}_ESD_a_person_kicking")
     latest = ck.load_checkpoint(run.latest, kind="esd")
     assert latest["esd"]["xt_source"] == "data" and latest["total_iter"] == 2
+
+
+def test_auto_anchors_are_chosen_logged_and_stored(ckpts):
+    main(["--checkpoints_dir", str(ckpts), *FAST, "--target_concept", "a person kicking",
+          "--iterations", "1", "--batch_size", "8", "--auto_anchors", "1", "--overwrite"])  # fmt: skip
+    run = ck.run_paths(ckpts, f"{ck.BASE_MODEL_NAME}_ESD_a_person_kicking")
+    esd = ck.load_checkpoint(run.latest, kind="esd")["esd"]
+    assert tuple(esd["anchors"]) == ("a person punching",) and esd["auto_anchors"] == 1
+    assert (
+        "anchored (preservation weight 5.0): ['a person punching']"
+        in (run.logs_dir / "train.log").read_text()
+    )

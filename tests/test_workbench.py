@@ -21,6 +21,7 @@ import torch
 import trimesh
 
 from esd.common.files import FILE_MODE
+from esd.erasure.config import AUTO_ANCHOR_WEIGHT
 from esd.evaluation.instruments import DEFAULT_RELATED
 from esd.evaluation.verdicts import read_verdict
 from esd.models import checkpoints as ck
@@ -148,6 +149,16 @@ def test_a_run_reports_progress_and_finishes(trained) -> None:
     assert text.startswith(f"finished · {RUN} · step 6/6 (100%)") and "it/s" in text
 
 
+def test_a_run_with_anchored_nearest_concepts_stores_the_anchors(bench) -> None:
+    request = TrainingRequest(iterations=1, auto_anchors=1, auto_suffix=True, **FAST)
+    bench.start_training(request)
+    done = bench.wait(TIMEOUT)
+    assert done.state == FINISHED
+    esd = ck.load_checkpoint(done.checkpoint, kind="esd")["esd"]
+    assert tuple(esd["anchors"]) == ("a person punching",) and esd["auto_anchors"] == 1
+    assert esd["preservation_weight"] == AUTO_ANCHOR_WEIGHT
+
+
 def test_a_run_can_be_stopped_mid_run_and_a_second_job_is_refused(bench) -> None:
     threads = torch.get_num_threads()
     request = TrainingRequest(concept="a person waving", iterations=100_000, **FAST)
@@ -195,6 +206,8 @@ def test_an_existing_run_is_refused_unless_suffixed(bench, trained) -> None:
         ({"epochs": 10**12}, "epochs must be between"),
         ({"method": "lora"}, "unknown method 'lora'"),
         ({"seed": -1}, "seed must be between"),
+        ({"auto_anchors": 9}, "anchored concepts must be between 0 and 8"),
+        ({"auto_anchors": 1.5}, "anchored concepts must be a whole number"),
         ({"related": ("a person kicking",)}, "repeats the target concept"),
         ({"related": ("x",) * 3 + tuple(f"p{i}" for i in range(9))}, "at most 8 related"),
         ({"base_model": "no_such_model"}, "does not exist"),

@@ -28,6 +28,8 @@ from esd.motion.skeleton import MAX_SECONDS, MIN_SECONDS
 METHODS = ("esd-x", "esd-u", "full")  # trained parameters (esd.erasure.parameters)
 XT_SOURCES = ("pool", "teacher", "data")  # where x_t comes from (esd.erasure.sources)
 MAX_BATCH_SIZE = 1024  # x_t samples per step; larger teacher/data batches exhaust memory
+MAX_AUTO_ANCHORS = 8  # nearest concepts an erasure may anchor automatically
+AUTO_ANCHOR_WEIGHT = 5.0  # preservation weight automatic anchors get when none is given
 
 
 @dataclass
@@ -50,6 +52,7 @@ class ESDConfig:
     seconds: tuple[float, float] = (2.0, 6.0)  # length range of the generated trajectories
     anchors: tuple[str, ...] = ()  # preservation prompts: the student must match the teacher there
     preservation_weight: float = 0.0  # weight of the anchor term (0 = off, as plain ESD)
+    auto_anchors: int = 0  # also anchor the k concepts nearest the targets (esd.erasure.anchors)
     seed: int = 0  # seeds pool, batches and noise
 
     @property
@@ -84,8 +87,16 @@ def validate_config(cfg: ESDConfig) -> None:
     low, high = cfg.seconds
     if not MIN_SECONDS <= low <= high <= MAX_SECONDS:
         raise ValueError(f"seconds must satisfy {MIN_SECONDS} <= low <= high <= {MAX_SECONDS}")
-    if cfg.preservation_weight < 0 or (cfg.preservation_weight > 0 and not cfg.anchors):
+    if cfg.preservation_weight < 0 or (
+        cfg.preservation_weight > 0 and not (cfg.anchors or cfg.auto_anchors)
+    ):
         raise ValueError("preservation_weight must be >= 0, and > 0 needs anchor prompts")
+    whole = isinstance(cfg.auto_anchors, int) and not isinstance(cfg.auto_anchors, bool)
+    if not (whole and 0 <= cfg.auto_anchors <= MAX_AUTO_ANCHORS):
+        raise ValueError(
+            f"auto_anchors must be a whole number from 0 to {MAX_AUTO_ANCHORS}, "
+            f"got {cfg.auto_anchors!r}"
+        )
 
 
 def _check_prompts(cfg: ESDConfig) -> None:

@@ -31,6 +31,7 @@ from typing import Any
 
 import torch
 
+from esd.erasure.anchors import resolve_anchors
 from esd.erasure.budget import anchor_trajectories, check_budget, run_size
 from esd.erasure.checkpointing import NonFiniteError, make_saver, resume_state
 from esd.erasure.config import ESDConfig, validate_config
@@ -128,12 +129,16 @@ def run_esd(
     latest.tar. ``stop`` is checked before every step and while x_t is prepared. ``base_ref``
     ({"name", "ckpt"}) is stored in the checkpoints, with ``base``'s fingerprint, so that the
     unlearned model can be rebuilt from its base (and never put on another one: a resumed run
-    whose stored fingerprint is not ``base``'s is refused, ``BaseMismatchError``). Raises
+    whose stored fingerprint is not ``base``'s is refused, ``BaseMismatchError``).
+    ``cfg.auto_anchors`` is resolved first (``esd.erasure.anchors.resolve_anchors``). Raises
     ValueError (BudgetError, NonFiniteError, BaseMismatchError) with a one-line message.
     """
+    cfg = resolve_anchors(base, cfg)  # auto_anchors -> anchors (the checkpoints store them)
     total, per_epoch = plan_run(base, cfg, data_latents)
     began = time.monotonic()
     status = on_status or (lambda message: None)
+    if cfg.auto_anchors:
+        status(f"anchored (preservation weight {cfg.preservation_weight}): {list(cfg.anchors)}")
     teacher = freeze(copy.deepcopy(base.denoiser))
     student, names = prepare_student(teacher, cfg.method)
     params = [p for n, p in student.named_parameters() if n in set(names)]

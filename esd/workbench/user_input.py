@@ -16,6 +16,7 @@ from typing import Any
 from esd.common.errors import one_line
 from esd.common.prompts import MAX_PROMPT_CHARS, PromptError, check_prompt
 from esd.erasure.config import (
+    MAX_AUTO_ANCHORS,
     MAX_BATCH_SIZE,
     METHODS,
     RECIPE,
@@ -148,6 +149,7 @@ class TrainingRequest:
     epochs: int = RECIPE.epochs  # passes over the x_t samples when iterations is None
     batch_size: int = RECIPE.batch_size  # x_t samples per step, 1..MAX_BATCH_SIZE
     method: str = RECIPE.method  # trained parameters: esd-x, esd-u or full
+    auto_anchors: int = RECIPE.auto_anchors  # nearest concepts kept by the preservation term
     xt_source: str = RECIPE.xt_source  # where x_t comes from: pool, teacher or data
     trajectories: int = RECIPE.trajectories  # teacher trajectories in the x_t pool
     ddim_steps: int = RECIPE.ddim_steps  # DDIM steps of those trajectories
@@ -186,6 +188,7 @@ def training_config(request: TrainingRequest) -> ESDConfig:
         ddim_steps=as_integer("DDIM steps", request.ddim_steps, MIN_DDIM_STEPS, TRAIN_STEPS),
         seconds=(low, high),
         seed=as_integer("seed", request.seed, 0, MAX_SEED),
+        auto_anchors=as_integer("anchored concepts", request.auto_anchors, 0, MAX_AUTO_ANCHORS),
     )
     try:
         validate_config(cfg)
