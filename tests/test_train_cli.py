@@ -206,8 +206,8 @@ def test_the_data_source_erases_with_latents_of_the_concept_clips(ckpts, tmp_pat
 
 
 def test_auto_anchors_are_chosen_logged_and_stored(ckpts):
-    main(["--checkpoints_dir", str(ckpts), *FAST, "--target_concept", "a person kicking",
-          "--iterations", "1", "--batch_size", "8", "--auto_anchors", "1", "--overwrite"])  # fmt: skip
+    flags = ["--iterations", "1", "--batch_size", "8", "--auto_anchors", "1", "--overwrite"]
+    main(["--checkpoints_dir", str(ckpts), *FAST, "--target_concept", "a person kicking", *flags])
     run = ck.run_paths(ckpts, f"{ck.BASE_MODEL_NAME}_ESD_a_person_kicking")
     esd = ck.load_checkpoint(run.latest, kind="esd")["esd"]
     assert tuple(esd["anchors"]) == ("a person punching",) and esd["auto_anchors"] == 1
