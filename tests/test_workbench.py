@@ -150,12 +150,14 @@ def test_a_run_reports_progress_and_finishes(trained) -> None:
 
 
 def test_a_run_with_anchored_nearest_concepts_stores_the_anchors(bench) -> None:
-    request = TrainingRequest(iterations=1, auto_anchors=1, auto_suffix=True, **FAST)
+    request = TrainingRequest(
+        concept="a person jumping", related=(), iterations=1, auto_anchors=1, **FAST
+    )
     bench.start_training(request)
     done = bench.wait(TIMEOUT)
     assert done.state == FINISHED
     esd = ck.load_checkpoint(done.checkpoint, kind="esd")["esd"]
-    assert tuple(esd["anchors"]) == ("a person punching",) and esd["auto_anchors"] == 1
+    assert tuple(esd["anchors"]) == ("a person kicking",) and esd["auto_anchors"] == 1
     assert esd["preservation_weight"] == AUTO_ANCHOR_WEIGHT
 
 

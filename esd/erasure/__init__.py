@@ -1,6 +1,7 @@
 """ESD (Gandikota et al., 2023): erase a concept from a base model's latent denoiser.
 
 * ``config``: ``ESDConfig`` (the settings of one erasure), its limits, ``RECIPE``, the checks;
+* ``anchors``: automatic anchors (the concepts nearest the targets, kept by the preservation term);
 * ``epochs``: what an epoch is (the seed's pass over the base's training split);
 * ``budget``: the size of a run (pool memory, teacher work, steps) against named budgets;
 * ``objective``: ``esd_target``, the ESD loss and the preservation term (v / eps derivation);
