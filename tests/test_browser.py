@@ -20,6 +20,7 @@ import pytest
 import torch
 
 from esd.erasure import loop as erasure_loop
+from esd.erasure.config import RECIPE
 from tests.fakes import (
     CHROMIUM_ARGS,
     chromium_executable,
@@ -137,11 +138,13 @@ def force_divergence(monkeypatch) -> dict[str, bool]:
 
 
 def train_with_the_defaults(page) -> None:
+    assert field(page, "auto-anchors").input_value() == str(RECIPE.auto_anchors)
     page.locator("#start-training").click()
     wait_text(page, "train-status", "finished · ")
     status = text_of(page, "train-status")
-    assert f"{DEFAULT_RUN} · step 100/100" in status
-    assert page.evaluate(LOSS_X) == 100  # the whole curve
+    steps = RECIPE.iterations
+    assert f"{DEFAULT_RUN} · step {steps}/{steps}" in status
+    assert page.evaluate(LOSS_X) == steps  # the whole curve
 
 
 def evaluate_with_the_defaults(page) -> None:
