@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--plant_feet",
         action="store_true",
-        help="hold feet on the floor still (root correction, esd.motion.foot_plant): no glide",
+        help="post-process: the root is moved so the supporting foot stays where it landed "
+        "(esd.motion.foot_plant); pose, heading and height are kept",
     )
     p.add_argument("--checkpoints_dir", default=str(ck.DEFAULT_CHECKPOINTS_DIR))
     p.add_argument(
