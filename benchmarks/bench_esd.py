@@ -15,8 +15,8 @@ per plan. Rows:
   the rows measured under the retrained evaluator e2;
 * ``... auto anchors``: eta 2.5, 200 iterations and ``auto_anchors`` 2 (``AUTO``: the two
   vocabulary concepts nearest the target in the base's text space are anchored,
-  ``esd.erasure.anchors``), for kick and, with the plain recipe beside it, for jump and wave
-  (``alone``; related: two concepts the anchors hold and one they do not);
+  ``esd.erasure.anchors``), for kick and, with the plain recipe beside it, for jump, wave,
+  punch and sit down (``alone``; related: two concepts the anchors hold and one they do not);
 * ``seed cmd``: the seed's command line, verbatim (``SEED_COMMAND``), turned into its settings by
   the CLI's own parser (``esd.train``): lr 1e-5, eta 1.5, 10 epochs of batch 128 where an epoch
   is ceil(training clips / 128) iterations (the bundled base: 9,600 clips, 75 iterations);
@@ -106,7 +106,7 @@ PUNCH_VERBS = (
 THROW_ANCHORS = (THROW, "a person throws a ball", "someone throws an object overhand")
 ANCHOR_WEIGHT = 5.0  # --preservation_weight of the anchored rows
 # The documented recipe before automatic anchors (eta 2.5, 100 iterations, nothing anchored):
-# every row but "default" overrides it, so a row means what it meant when it was measured
+# every row but "default" and "seed cmd" overrides it, so a row means what it meant when measured
 PLAIN = replace(RECIPE, iterations=100, auto_anchors=0, preservation_weight=0.0)
 PUNCH_ANCHOR = {"anchors": ("a person punching",), "preservation_weight": ANCHOR_WEIGHT}
 
@@ -147,6 +147,10 @@ RUN = "a person running"
 # space, with twice the iterations; related concepts: two the anchors hold, one they do not
 AUTO = {"negative_guidance": 2.5, "iterations": 200, "auto_anchors": 2}
 JUMP_RELATED, WAVE_RELATED = (KICK, SQUAT, RUN), (CLAP, RAISE, THROW)
+PUSH, KNEEL, STAND = "a person pushing", "a person kneeling", "a person standing up"
+# punching's anchors are kicking and pushing; sitting down's kneeling and squatting, not standing
+# up, its neighbour in motion (the reverse movement), which the text encoder puts further away
+PUNCH_RELATED, SIT_RELATED = (KICK, PUSH, THROW), (KNEEL, SQUAT, STAND)
 RELATED_OF = {1: (JUMP, LUNGE, THROW), 2: (JUMP, LUNGE, THROW), 4: (LUNGE, THROW, SIT)}
 RECIPES: dict[str, Recipe] = {
     "default": Recipe({}),  # RECIPE: eta 2.5, 200 it, the 2 nearest concepts anchored
@@ -172,6 +176,10 @@ RECIPES: dict[str, Recipe] = {
     "jump, auto anchors": alone(JUMP, JUMP_RELATED, **AUTO),
     "wave": alone(WAVE, WAVE_RELATED),
     "wave, auto anchors": alone(WAVE, WAVE_RELATED, **AUTO),
+    "punch, plain": alone(PUNCH, PUNCH_RELATED),
+    "punch, auto anchors": alone(PUNCH, PUNCH_RELATED, **AUTO),
+    "sit down": alone(SIT, SIT_RELATED),
+    "sit down, auto anchors": alone(SIT, SIT_RELATED, **AUTO),
     "seed cmd": Recipe({}),  # settings from SEED_COMMAND (seed_command_config)
     "2 concepts": several(TWO),
     "4 concepts": several(FOUR),

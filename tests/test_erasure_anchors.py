@@ -83,6 +83,8 @@ def test_nearest_keeps_the_candidates_order_on_ties():
         (("a person waving their arms",), {"wave"}),  # "arms" alone is not raise_arms
         (("a person raising their arms", "a person jumps"), {"raise_arms", "jump"}),
         (("a cartwheel",), set()),
+        (("a person jogging",), {"run"}),  # a description of run, all its keywords
+        (("a person takes a seat",), {"sit_down"}),  # not walk ("a person takes steps")
     ],
 )
 def test_named_concepts_are_the_concepts_whose_verb_the_prompts_use(prompts, names):
@@ -157,3 +159,17 @@ def test_run_esd_reports_the_anchors_it_chose(text_encoder):
     lines: list[str] = []
     run_esd(base, cfg, on_status=lines.append)
     assert f"anchored (preservation weight {AUTO_ANCHOR_WEIGHT}): ['{PUNCH}']" in lines
+
+
+def test_resolve_looks_at_the_variants_too():
+    vectors = _vectors()
+    vectors["a person flying"] = _unit(40)  # a target far from everything ...
+    vectors["someone strikes with the foot"] = vectors[KICK]  # ... with a kick-like variant
+    base = StubBase(vectors)
+    cfg = ESDConfig(concepts=("a person flying",), variants=("someone strikes with the foot",))
+    assert resolve_anchors(base, replace(cfg, auto_anchors=1)).anchors == (KICK,)
+
+
+def test_a_bad_auto_anchor_count_reaches_run_esd_as_one_line(text_encoder):
+    with pytest.raises(ValueError, match="auto_anchors must be a whole number"):
+        run_esd(tiny_generator(text_encoder), ESDConfig(concepts=(KICK,), auto_anchors=2.0))

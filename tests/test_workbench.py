@@ -7,6 +7,7 @@ the model list; a deleted run folder; an evaluation with a tiny evaluator and re
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -55,6 +56,7 @@ from esd.workbench.presentation import (
     run_prompts,
 )
 from esd.workbench.recognition_notes import pair_note
+from esd.workbench.run_folders import REQUEST_FILE
 from esd.workbench.run_status import write_status
 from esd.workbench.service import Workbench
 from esd.workbench.user_input import (
@@ -671,6 +673,27 @@ def test_a_stopped_run_resumes_to_its_end(bench, trained) -> None:
     with pytest.raises(WorkbenchError, match="already finished its 60 steps"):
         bench.resume_training(name)
     bench.delete_run(name)
+
+
+def test_a_run_from_before_automatic_anchors_resumes_without_them(bench, trained) -> None:
+    """A request.json written before the field existed: the run's own settings (no anchors)
+    fill the form, not today's default."""
+    request = TrainingRequest(concept="a person resting", iterations=60, auto_anchors=0, **FAST)
+    name = bench.start_training(request).run_name
+    wait_for(bench, lambda s: len(s.losses) >= 2)
+    bench.stop()
+    bench.wait(TIMEOUT)
+    saved = ck.run_paths(bench.checkpoints_dir, name).root / REQUEST_FILE
+    fields = json.loads(saved.read_text(encoding="utf-8"))
+    del fields["auto_anchors"]
+    saved.write_text(json.dumps(fields), encoding="utf-8")
+    bench.resume_training(name)
+    try:
+        assert bench.training_request().auto_anchors == 0
+    finally:
+        bench.stop()
+        bench.wait(TIMEOUT)
+        bench.delete_run(name)
 
 
 def test_stopping_while_x_t_is_prepared_leaves_no_run(bench, folders) -> None:

@@ -6,10 +6,16 @@ edit moves most besides the target are those whose token states look most like t
 (``esd.motion.concepts``) nearest the targets under the base model's own text encoder to the
 run's anchors, where the preservation term keeps the student equal to the teacher
 (``esd.erasure.objective.preservation_loss``). On the bundled model "a person kicking" gets
-"a person punching" first (cosine 0.61), the concept plain ESD took 11 points from.
+"a person punching" first (cosine 0.61), the concept that stronger plain erasures of kicking
+(eta 4; eta 2.5 for 150 iterations) took 11 points from.
 
-Concepts the targets name themselves (their verb's stem among the targets' words: "someone
-does a roundhouse kick" names kick) are never anchored: that would preserve what is erased.
+Concepts the targets name themselves are never anchored: that would preserve what is erased. A
+target names a concept when it uses the verb of the concept's prompt ("someone does a roundhouse
+kick" names kick) or every keyword of one of its descriptions ("a person jogging" names run,
+"a person takes a seat" sit down).
+
+Measured with the bundled MiniLM encoder only; a SALAD base's CLIP states (whose first token is
+the same for every prompt) have not been measured.
 """
 
 from __future__ import annotations
@@ -51,9 +57,16 @@ def nearest(targets: torch.Tensor, candidates: torch.Tensor, k: int) -> list[int
 
 
 def named_concepts(prompts: Sequence[str]) -> set[str]:
-    """Names of the vocabulary concepts whose verb the prompts use ("kicks" -> {"kick"})."""
+    """Names of the vocabulary concepts the prompts name: the verb of the concept's prompt
+    ("kicks" -> {"kick"}), or all keywords of one of its descriptions ("jogging" -> {"run"})."""
     words = set().union(*(caption_stems(p) for p in prompts)) if prompts else set()
-    return {c.name for c in CONCEPTS if target_keywords(c.prompt)[0] in words}
+    return {c.name for c in CONCEPTS if _names(c, words)}
+
+
+def _names(concept: Concept, words: set[str]) -> bool:
+    if target_keywords(concept.prompt)[0] in words:
+        return True
+    return any(set(target_keywords(d)) <= words for d in concept.descriptions)
 
 
 def anchor_candidates(cfg: ESDConfig) -> list[Concept]:
@@ -64,16 +77,20 @@ def anchor_candidates(cfg: ESDConfig) -> list[Concept]:
 
 
 def resolve_anchors(base: MotionGenerator, cfg: ESDConfig) -> ESDConfig:
-    """``cfg`` with its ``auto_anchors`` nearest concepts' prompts appended to ``anchors``.
+    """``cfg`` with the prompts of the ``auto_anchors`` concepts nearest its erased prompts
+    (concepts and variants) appended to ``anchors``.
 
     The given anchors come first and nothing is repeated, so resolving twice changes nothing;
-    ``preservation_weight`` 0 becomes ``AUTO_ANCHOR_WEIGHT``. ``auto_anchors`` 0: ``cfg``.
+    ``preservation_weight`` 0 becomes ``AUTO_ANCHOR_WEIGHT`` (it then also weighs anchors the
+    user gave). ``auto_anchors`` 0, or no concept left to anchor: ``cfg``.
     """
     if cfg.auto_anchors <= 0:
         return cfg
     candidates = anchor_candidates(cfg)
+    if not candidates:
+        return cfg
     with torch.no_grad():
-        targets = pooled_states(base.text_encoder.encode(list(cfg.concepts)))  # (N, D)
+        targets = pooled_states(base.text_encoder.encode(list(cfg.prompts)))  # (N, D)
         pool = pooled_states(base.text_encoder.encode([c.prompt for c in candidates]))  # (M, D)
     chosen = [candidates[j].prompt for j in nearest(targets, pool, cfg.auto_anchors)]
     weight = cfg.preservation_weight or AUTO_ANCHOR_WEIGHT

@@ -51,7 +51,7 @@ class ESDConfig:
     start_guidance: float = 3.0  # CFG scale of the teacher when it generates x_t (ESD authors: 3)
     seconds: tuple[float, float] = (2.0, 6.0)  # length range of the generated trajectories
     anchors: tuple[str, ...] = ()  # preservation prompts: the student must match the teacher there
-    preservation_weight: float = 0.0  # weight of the anchor term (0 = off, as plain ESD)
+    preservation_weight: float = 0.0  # anchor term weight (0 = off; auto_anchors > 0 makes it 5)
     auto_anchors: int = 0  # also anchor the k concepts nearest the targets (esd.erasure.anchors)
     seed: int = 0  # seeds pool, batches and noise
 
@@ -67,9 +67,9 @@ class ESDConfig:
 # retain FID 27% erasing waving (limit 25%); with twice the iterations and the two concepts
 # nearest the target anchored (``auto_anchors``, esd.erasure.anchors) kick, jump and wave each
 # pass efficacy, preservation and specificity (about 60 s each on the 2-core CPU). eta 2.5: on
-# this base eta 1 left kicking at 0.22. The workbench form starts from it; the CLI keeps the
-# seed's flag defaults (eta 1, lr 1e-5, 10 epochs) and takes it as --negative_guidance 2.5
-# --unlearn_lr 5e-5 --iterations 200 --batch_size 64 --auto_anchors 2.
+# this base eta 1 left kicking at 0.22 (under e1). The workbench form starts from it; the CLI
+# keeps the seed's flag defaults (eta 1, lr 1e-5, 10 epochs) and takes it as
+# --negative_guidance 2.5 --unlearn_lr 5e-5 --iterations 200 --batch_size 64 --auto_anchors 2.
 DEFAULT_ETA = 2.5  # negative guidance of the documented recipe
 DEFAULT_AUTO_ANCHORS = 2  # nearest concepts the documented recipe keeps
 RECIPE = ESDConfig(

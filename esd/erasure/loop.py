@@ -133,6 +133,7 @@ def run_esd(
     ``cfg.auto_anchors`` is resolved first (``esd.erasure.anchors.resolve_anchors``). Raises
     ValueError (BudgetError, NonFiniteError, BaseMismatchError) with a one-line message.
     """
+    validate_config(cfg)  # before the anchors are chosen: a bad auto_anchors is one line
     cfg = resolve_anchors(base, cfg)  # auto_anchors -> anchors (the checkpoints store them)
     total, per_epoch = plan_run(base, cfg, data_latents)
     began = time.monotonic()

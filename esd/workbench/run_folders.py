@@ -93,7 +93,8 @@ def resume_request(run: ck.RunPaths) -> tuple[TrainingRequest, ESDConfig]:
         request = TrainingRequest(**{k: _tuple(v) for k, v in fields.items()})
     except (OSError, ValueError, TypeError):
         request = TrainingRequest(concept=cfg.concepts[0], related=())
-    return replace(request, base_model=base), cfg
+    # a request.json older than automatic anchors lacks the field: the run's own settings say
+    return replace(request, base_model=base, auto_anchors=cfg.auto_anchors), cfg
 
 
 def new_run_folder(
