@@ -65,8 +65,9 @@ class ESDConfig:
 # measures it). Measured on the bundled base v2 under the bundled evaluator e2 (2026-12-07): the
 # plain recipe (eta 2.5, 100 iterations) left kicking at 0.17 (limit 0.10) and raised the
 # retain FID 27% erasing waving (limit 25%); with twice the iterations and the two concepts
-# nearest the target anchored (``auto_anchors``, esd.erasure.anchors) kick, jump and wave each
-# pass efficacy, preservation and specificity (about 60 s each on the 2-core CPU). eta 2.5: on
+# nearest the target anchored (``auto_anchors``, esd.erasure.anchors) kick, jump, wave, punch
+# and sit down each pass efficacy, preservation and specificity (the plain recipe failed sit
+# down too: standing up -25 points; about 60 s each on the 2-core CPU). eta 2.5: on
 # this base eta 1 left kicking at 0.22 (under e1). The workbench form starts from it; the CLI
 # keeps the seed's flag defaults (eta 1, lr 1e-5, 10 epochs) and takes it as
 # --negative_guidance 2.5 --unlearn_lr 5e-5 --iterations 200 --batch_size 64 --auto_anchors 2.
