@@ -245,7 +245,7 @@ def prepare(args: argparse.Namespace, evaluator_file: str | None, model: dict) -
     return Job(model, baseline, out_dir, evaluator_path, context, settings, device)
 
 
-KEEP = ("name", "ckpt", "kind")  # what metrics.json records of a model
+KEEP = ("name", "ckpt", "kind", "anchors")  # what metrics.json records of a model
 
 
 def evaluate(

@@ -51,7 +51,7 @@ def esd_payload(generator) -> dict:
         "denoiser": state,
         "denoiser_config": asdict(generator.denoiser.cfg),
         "base": {"name": BASE, "ckpt": None},
-        "esd": {"concepts": ["a person kicking"]},
+        "esd": {"concepts": ["a person kicking"], "anchors": ["a person walking"]},
     }
 
 
@@ -125,6 +125,11 @@ def test_esd_run_is_compared_with_its_base_and_reports_are_written(setup, tmp_pa
     report = (setup["checkpoints"] / "t2m" / RUN / "evaluation" / "REPORT.md").read_text()
     assert "## Verdicts" in report and "a person walking" in report and "25%" in report
     assert "Efficacy: a person kicking" in capsys.readouterr().out  # the Rich table
+    # the related concept was an anchor of the run: recorded, and the report says what it means
+    assert (
+        metrics["model"]["anchors"] == ["a person walking"] and metrics["baseline"]["anchors"] == []
+    )
+    assert "related concept 'a person walking' was an anchor of the erasure" in report
 
 
 def test_same_seed_same_numbers_and_no_baseline(setup):

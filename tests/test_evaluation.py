@@ -19,7 +19,7 @@ from esd.evaluation import measure, metrics, uncertainty
 from esd.evaluation.changes import block_changes, paired_changes
 from esd.evaluation.context import EvalContext
 from esd.evaluation.measure import evaluate_model, generate_embeddings, measure_model
-from esd.evaluation.plan import EvalPlan, make_plan
+from esd.evaluation.plan import EvalPlan, anchored_notes, make_plan
 from esd.evaluation.protocol import run_evaluation
 from esd.evaluation.recognition import wilson_interval
 from esd.evaluation.reference import (
@@ -184,6 +184,14 @@ def test_retain_forget_with_keywords_when_unlabelled(tmp_path, evaluator):
 
 
 # --- the plan -----------------------------------------------------------------------------------
+
+
+def test_a_related_concept_the_erasure_anchored_gets_a_note(plan):
+    notes = anchored_notes(plan, [" a person waving ", "a person jumping"])  # jumping: not related
+    assert len(notes) == 1 and notes[0].startswith(
+        "related concept 'a person waving' was an anchor"
+    )
+    assert anchored_notes(plan, []) == []
 
 
 def test_plan_is_deterministic_and_seed_dependent(context, plan):

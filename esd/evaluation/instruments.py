@@ -152,22 +152,24 @@ def choose_evaluator(
 
 
 def describe_model(name: str, ckpt: str | None, checkpoints_dir: str | Path) -> dict[str, Any]:
-    """{"name", "ckpt", "kind", "base", "concepts"} of a model, reading its checkpoint (cheap,
-    CPU); "concepts": what an ESD run erased (empty for a base); a SALAD model folder is a base
-    model."""
+    """{"name", "ckpt", "kind", "base", "concepts", "anchors"} of a model, reading its
+    checkpoint (cheap, CPU); "concepts" / "anchors": what an ESD run erased / held still (empty
+    for a base); a SALAD model folder is a base model."""
     paths = ck.resolve_model(name, checkpoints_dir)
     file = ck.resolve_checkpoint(paths, ckpt)
     data = ck.load_raw(file)
     if ck.is_salad_checkpoint(data):
-        return {"name": name, "ckpt": str(file), "kind": "base", "base": None, "concepts": []}
+        return {"name": name, "ckpt": str(file), "kind": "base", "base": None, "concepts": [],
+                "anchors": []}  # fmt: skip
     payload = ck.check_payload(data, file, kind=("base", "esd"))
     base = payload.get("base") if payload["kind"] == "esd" else None
     if payload["kind"] == "esd" and not (isinstance(base, dict) and base.get("name")):
         raise ck.CheckpointError(f"{file} is an ESD checkpoint that does not name its base model")
     esd = payload.get("esd") if payload["kind"] == "esd" else None
     concepts = [str(c) for c in esd.get("concepts", ())] if isinstance(esd, dict) else []
+    anchors = [str(a) for a in esd.get("anchors", ())] if isinstance(esd, dict) else []
     return {"name": name, "ckpt": str(file), "kind": payload["kind"], "base": base,
-            "concepts": concepts}  # fmt: skip
+            "concepts": concepts, "anchors": anchors}  # fmt: skip
 
 
 def other_targets(also_erased: Sequence[str], target: str, model: dict[str, Any]) -> list[str]:

@@ -82,6 +82,19 @@ class EvalPlan:
         return [self.retain, self.forget, self.efficacy, *extra, *self.specificity]
 
 
+def anchored_notes(plan: EvalPlan, anchors: Sequence[str]) -> list[str]:
+    """A note for every related concept the erasure anchored (``ESDConfig.anchors``, automatic
+    ones included): its specificity rate is read on the very prompt training held still."""
+    held = {a.strip() for a in anchors}
+    return [
+        f"related concept '{r.text}' was an anchor of the erasure (held equal to the base in "
+        "training): its specificity is measured on that same prompt, so it cannot show damage "
+        "to the concept; judge it on other phrasings (bench_esd.py reads its held-out ones)"
+        for r in plan.related
+        if r.text.strip() in held
+    ]
+
+
 def place_concept(recogniser: Recogniser, text: str) -> ConceptTarget:
     """Place a concept text on the vocabulary (``ConceptRecogniser.place``)."""
     text = text.strip()

@@ -48,7 +48,7 @@ from esd.evaluation import metrics
 from esd.evaluation.changes import PAIRED_METHOD, paired_changes
 from esd.evaluation.context import EvalContext, MotionSource, ProgressFn
 from esd.evaluation.measure import evaluate_real, measure_model
-from esd.evaluation.plan import EvalPlan
+from esd.evaluation.plan import EvalPlan, anchored_notes
 from esd.evaluation.settings import EvalSettings
 from esd.evaluation.uncertainty import CI_LEVEL
 from esd.evaluation.verdicts import FID_TOLERANCE, R3_TOLERANCE, SPECIFICITY_TOLERANCE, compare
@@ -124,5 +124,6 @@ def run_evaluation(
         result["verdicts"] = compare(measured.block, base.block, result["changes"])
     result["real"] = evaluate_real(plan, context, settings)
     result["settings"] = settings_dict(settings, plan, context)
-    result["notes"] = list(plan.notes)
+    anchors = (model_info or {}).get("anchors") or ()
+    result["notes"] = [*plan.notes, *anchored_notes(plan, anchors)]
     return result

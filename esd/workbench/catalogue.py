@@ -284,9 +284,12 @@ class ModelCatalogue:
         return info
 
     def model_fields(self, name: str) -> dict[str, Any]:
-        """{"name", "ckpt", "kind"} of a model, as metrics.json records it."""
+        """{"name", "ckpt", "kind", "anchors"} of a model, as metrics.json records it
+        ("anchors": the prompts an ESD run held still; the evaluation notes related ones)."""
         entry = self.entry(name)
-        return {"name": name, "ckpt": str(ck.default_checkpoint(entry.paths)), "kind": entry.kind}
+        anchors = self._describe(entry)["settings"].get("anchors") or []
+        return {"name": name, "ckpt": str(ck.default_checkpoint(entry.paths)), "kind": entry.kind,
+                "anchors": [str(a) for a in anchors]}  # fmt: skip
 
     def _describe(self, entry: ck.ModelEntry) -> dict[str, Any]:
         """Checkpoint metadata of a model, cached per file until it changes (reading a .tar
