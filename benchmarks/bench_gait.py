@@ -53,8 +53,7 @@ from esd.console import positive_int, seed_int
 from esd.corpus.stats import contact_skate
 from esd.evaluation import gait
 from esd.evaluation.gait import Summary, action_frames, summarise
-from esd.motion.features import features_to_joints, joints_to_features
-from esd.motion.foot_plant import plant_feet
+from esd.motion.features import joints_to_features
 from esd.motion.humanml3d import CORPUS_ROOT, JOINTS_DIR, LABELS_FILE, read_npy
 
 # name -> (per-clip function, unit, digits, target, target is a lower bound)
@@ -136,8 +135,7 @@ def generated(args: argparse.Namespace) -> dict[str, dict[str, Summary]]:
         return [gen.joints[i, :n].astype(np.float64) for i, n in enumerate(gen.lengths)]
 
     def planted(gen) -> list[np.ndarray]:  # the same samples through esd.motion.foot_plant
-        features = [plant_feet(gen.features[i, :n]) for i, n in enumerate(gen.lengths)]
-        return [features_to_joints(f).astype(np.float64) for f in features]
+        return crop(gen.planted())
 
     results = {}
     prompt = "a person walks forward"

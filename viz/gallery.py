@@ -51,8 +51,6 @@ from esd.models import checkpoints as ck
 from esd.models.diffusion import MIN_DDIM_STEPS
 from esd.models.generator import MotionGenerator, frames_from_seconds
 from esd.motion.concepts import CONCEPTS
-from esd.motion.features import features_to_joints
-from esd.motion.foot_plant import plant_feet
 from esd.motion.skeleton import FPS
 from viz.filmstrip import GIF_STRIDE, animated_gif, film_strip, strip_frames
 
@@ -216,11 +214,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for entry in ENTRIES:
         motion = generator.generate([entry.prompt], seconds=args.seconds, seed=args.seed,
                                     num_steps=steps, guidance_scale=guidance)  # fmt: skip
-        joints, features = motion.clip(0)
+        joints, _ = motion.clip(0)
         extra: dict[str, Any] = {}
         if args.plant_feet:
             extra["measures_as_generated"] = measure(joints.astype(np.float64), entry.measures)
-            joints = features_to_joints(plant_feet(features))
+            joints, _ = motion.planted().clip(0)
         clip = write_clip(args.out, entry, joints, args.gif_stride)
         clips.append({**clip, "seed": args.seed, **extra})
         CONSOLE.print(f"{entry.concept}: {measure_text(clip['measures']) or 'drawn'}",

@@ -95,6 +95,15 @@ class GeneratedMotion:
         length = int(self.lengths[index])
         return self.joints[index, :length], self.features[index, :length]
 
+    def planted(self) -> GeneratedMotion:
+        """The same motions with their feet planted (``esd.motion.foot_plant``, each clip's
+        valid frames; joints re-derived from the corrected features)."""
+        features, joints = self.features.copy(), self.joints.copy()
+        for i, n in enumerate(int(n) for n in self.lengths):
+            features[i, :n] = foot_plant.plant_feet(features[i, :n])
+            joints[i, :n] = features_to_joints(features[i, :n])
+        return GeneratedMotion(list(self.prompts), joints, features, self.lengths.copy())
+
 
 def frames_from_seconds(seconds: float | Sequence[float]) -> list[int]:
     """Seconds -> frame counts at 20 fps; ValueError outside [2, 9.8] s."""
@@ -392,11 +401,8 @@ class MotionGenerator:
             prompts, lengths, seed, num_steps, guidance_scale, callback
         )
         features, joints = self.decode(latents, lengths)
-        if plant_feet:
-            for i, n in enumerate(lengths):
-                features[i, :n] = foot_plant.plant_feet(features[i, :n])
-                joints[i, :n] = features_to_joints(features[i, :n])
-        return GeneratedMotion(prompts, joints, features, np.asarray(lengths))
+        motion = GeneratedMotion(prompts, joints, features, np.asarray(lengths))
+        return motion.planted() if plant_feet else motion
 
 
 STAT_KEYS = ("feature_mean", "feature_std", "latent_mean", "latent_std")
