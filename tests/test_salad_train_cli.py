@@ -180,3 +180,20 @@ def test_salad_settings_read_in_one_piece_and_round_trip(tmp_path) -> None:
     run.opt_file.write_text(format_opt({**salad, "name": RUN, **extras}), encoding="utf-8")
     assert salad_settings(run_settings(run, salad), salad) == extras
     assert salad_value(salad_value("a: b")) == salad_value("a: b") == "a:\\x20b"
+
+
+def test_auto_anchors_are_chosen_by_clip(salad_home) -> None:
+    """--auto_anchors on a SALAD base: the CLIP's own states choose two vocabulary concepts, never
+    the target; the overlay and the SALAD file's opt.txt record them."""
+    checkpoints, clip = salad_home
+    main(["--name", NAME, "--target_concept", "a person waving", "--checkpoints_dir",
+          str(checkpoints), "--clip_path", str(clip), "--auto_anchors", "2", *FEW])  # fmt: skip
+    run = ck.run_paths(checkpoints, f"{NAME}_ESD_a_person_waving")
+    esd = ck.load_checkpoint(run.latest, kind="esd")["esd"]
+    anchors = tuple(esd["anchors"])
+    assert len(anchors) == 2 and "a person waving" not in anchors
+    assert esd["auto_anchors"] == 2 and esd["preservation_weight"] == 5.0
+    assert f"anchored (preservation weight 5.0): {list(anchors)}" in (
+        run.logs_dir / "train.log"
+    ).read_text()
+    assert read_salad_opt(run.opt_file)["anchored"] == list(anchors)

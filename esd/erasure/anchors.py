@@ -14,8 +14,10 @@ target names a concept when it uses the verb of the concept's prompt ("someone d
 kick" names kick) or every keyword of one of its descriptions ("a person jogging" names run,
 "a person takes a seat" sit down).
 
-Measured with the bundled MiniLM encoder only; a SALAD base's CLIP states (whose first token is
-the same for every prompt) have not been measured.
+Measured with the bundled MiniLM encoder only. On a SALAD base the CLIP's states choose
+(``tests/test_salad_train_cli.py`` runs it with the fixture's tiny CLIP); what the released CLIP
+chooses (its first token's state is the same for every prompt, so cosines run higher) has not
+been measured.
 """
 
 from __future__ import annotations
