@@ -193,7 +193,8 @@ def test_auto_anchors_are_chosen_by_clip(salad_home) -> None:
     anchors = tuple(esd["anchors"])
     assert len(anchors) == 2 and "a person waving" not in anchors
     assert esd["auto_anchors"] == 2 and esd["preservation_weight"] == 5.0
-    assert f"anchored (preservation weight 5.0): {list(anchors)}" in (
-        run.logs_dir / "train.log"
-    ).read_text()
+    assert (
+        f"anchored (preservation weight 5.0): {list(anchors)}"
+        in (run.logs_dir / "train.log").read_text()
+    )
     assert read_salad_opt(run.opt_file)["anchored"] == list(anchors)
