@@ -68,10 +68,14 @@ def mpjpe_cm(predicted: np.ndarray, target: np.ndarray, root_relative: bool = Fa
 
 
 def round_trip(model, clips: list[np.ndarray]) -> list[np.ndarray]:
-    """Reconstructed joints (T_i, 22, 3) of raw feature clips (T_i, 263) through the VAE."""
+    """Reconstructed joints (T_i, 22, 3) of raw feature clips (T_i, 263) through the VAE.
+
+    A SALAD-family VAE has no mask (padding would leak into a clip's last frames): its clips go
+    one at a time (``main`` has cut them to whole latent units)."""
     out = []
-    for start in range(0, len(clips), BATCH):
-        chunk = clips[start : start + BATCH]
+    size = 1 if model.family.name == "salad" else BATCH
+    for start in range(0, len(clips), size):
+        chunk = clips[start : start + size]
         latents = model.encode_features(chunk)  # list of (ceil(T_i / 4), C), normalised
         batch = torch.nn.utils.rnn.pad_sequence(latents, batch_first=True).to(model.device)
         lengths = [len(c) for c in chunk]
@@ -95,21 +99,27 @@ def main() -> None:
     p.add_argument("--ids", type=Path, help="measure the ids listed in this file")
     p.add_argument("--name", help="base model (default: the bundled one)")
     p.add_argument("--checkpoints_dir")
+    p.add_argument("--clip_path", help="a SALAD-family model's CLIP folder (not used here)")
     p.add_argument("--gait", action="store_true", help="walk and kick gait: input vs round trip")
     args = p.parse_args()
     from esd.models import checkpoints as ck
     from esd.models.generator import MotionGenerator, shared_text_encoder
 
     checkpoints = args.checkpoints_dir or str(ck.DEFAULT_CHECKPOINTS_DIR)
+    encoder = None if args.clip_path else shared_text_encoder()
     model = MotionGenerator.from_checkpoint(
-        args.name or ck.BASE_MODEL_NAME, None, checkpoints, "cpu", shared_text_encoder()
+        args.name or ck.BASE_MODEL_NAME, None, checkpoints, "cpu", encoder, args.clip_path
     )
+    whole_units = model.family.name == "salad"  # its VAE reads whole units of 4 frames only
     ids, clips = [], []
     for clip_id in clip_ids(args.data_root, args.split, args.ids):
         features = np.asarray(read_npy(args.data_root / FEATURES_DIR / f"{clip_id}.npy"))
+        features = features[:MAX_FRAMES]
+        if whole_units:
+            features = features[: len(features) - len(features) % MIN_CLIP_FRAMES]
         if len(features) >= MIN_CLIP_FRAMES:
             ids.append(clip_id)
-            clips.append(features[:MAX_FRAMES].astype(np.float32))
+            clips.append(features.astype(np.float32))
     if not clips:
         raise SystemExit(f"no clip of {args.data_root} to measure")
     with torch.no_grad():
