@@ -175,6 +175,21 @@ def confusions(result: dict) -> list[str]:
     ]
 
 
+def by_content(result: dict) -> list[str]:
+    """Per take content (the file name's, e.g. walk-turn-left), what its clips were called:
+    which kind of take a concept's misses come from."""
+    called: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for clip_id, clip in result["clips"].items():
+        match = TAKE_NAME.match(clip_id)
+        if match is not None:
+            called[match.group(2)][clip["predicted"]] += 1
+    return [
+        f"{content:20s} called "
+        + ", ".join(f"{k} {v}" for k, v in sorted(row.items(), key=lambda kv: (-kv[1], kv[0])))
+        for content, row in sorted(called.items())
+    ]
+
+
 def mix_calibration(mocap: Path, corpus: Path, out: Path, repeat: int, mixed: Path) -> float:
     """OUT/mixed_xN: the corpus plus the calibration half (N times), never the held-out half."""
     began = time.monotonic()
@@ -239,6 +254,7 @@ def run(args: argparse.Namespace) -> None:
     print(f"\nreal {args.half} takes recognised by {evaluator}{trained_on}:")
     print("\n".join(rate_lines(result)))
     print("\n".join(confusions(result)))
+    print("\n".join(by_content(result)))
     print("wall: " + ", ".join(f"{k} {v / 60:.1f} min" for k, v in seconds.items()))
 
 

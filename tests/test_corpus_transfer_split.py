@@ -67,3 +67,19 @@ def test_the_real_pack_splits_about_half_of_every_content(bandai_dir):  # noqa: 
             if (r["content"], r["style"]) == (content, style)
         }
         assert count == 1 or seen == {"calibration", "heldout"}, (content, style)
+
+
+def test_calls_are_tallied_per_take_content():
+    """by_content groups predictions by the content of the take's file name, most calls first;
+    names that are no take are left out."""
+    result = {"clips": {
+        "dataset-2_walk-turn-left_active_001": {"predicted": "spin"},
+        "dataset-2_walk-turn-left_active_002": {"predicted": "walk"},
+        "dataset-2_walk-turn-left_giant_001": {"predicted": "spin"},
+        "dataset-2_walk_active_001": {"predicted": "walk"},
+        "not-a-take": {"predicted": "run"},
+    }}  # fmt: skip
+    assert bench_transfer.by_content(result) == [
+        f"{'walk':20s} called walk 1",
+        f"{'walk-turn-left':20s} called spin 2, walk 1",
+    ]
