@@ -5,8 +5,8 @@ Labels CSV: one row per file, a ``file`` column (path or name; matched by file s
     caption    one or more captions separated by ``|``
     concepts   project concept names (``esd.motion.concepts``) separated by ``;``
     content    an action name of the Bandai-Namco vocabulary (``CONTENTS``), which gives the
-               concept and a caption when those columns are absent; ``style`` adds a caption
-               in that style, ``side`` is kept in labels.json
+               concept and three phrasings when those columns are absent; ``style`` adds the
+               first in that style, ``side`` is kept in labels.json
 
 Caption files: ``NAME.txt`` beside ``NAME.bvh``, one caption per line, either plain sentences or
 HumanML3D lines (``caption#tokens#start#end``: the caption is the part before the first ``#``).
@@ -20,26 +20,74 @@ from pathlib import Path
 
 from esd.motion.concepts import CONCEPT_NAMES
 
-# Bandai-Namco contents -> (concept or None, caption). Concepts are the project's vocabulary;
+# Bandai-Namco contents -> (concept or None, captions). Concepts are the project's vocabulary;
 # "guide" (pointing the way) has none, "slash" (two-handed sword strikes) is nearest "swing".
-CONTENTS: dict[str, tuple[str | None, str]] = {
-    "walk": ("walk", "a person walks forward"),
-    "walk-turn-left": ("walk", "a person walks forward and turns left"),
-    "walk-turn-right": ("walk", "a person walks forward and turns right"),
-    "run": ("run", "a person runs forward"),
-    "dash": ("run", "a person sprints forward"),
-    "wave-left-hand": ("wave", "a person waves with the left hand"),
-    "wave-right-hand": ("wave", "a person waves with the right hand"),
-    "wave-both-hands": ("wave", "a person waves with both hands"),
-    "raise-up-left-hand": ("raise_arms", "a person raises the left hand"),
-    "raise-up-right-hand": ("raise_arms", "a person raises the right hand"),
-    "raise-up-both-hands": ("raise_arms", "a person raises both hands"),
-    "bow": ("bow", "a person bows"),
-    "bye": ("wave", "a person waves goodbye"),
-    "byebye": ("wave", "a person waves goodbye with both hands"),
-    "guide": (None, "a person gestures to show the way"),
-    "slash": ("swing", "a person slashes with a sword held in both hands"),
-}
+# Several phrasings per content, the first the canonical one (which the style phrase extends):
+# HumanML3D gives each clip three or more captions, and an evaluator trained on a pack whose
+# every take of a content says one sentence learned that sentence as a class of its own (README,
+# "the mixed evaluator").
+CONTENTS: dict[str, tuple[str | None, tuple[str, ...]]] = {
+    "walk": ("walk", (
+        "a person walks forward", "someone walks straight ahead",
+        "a person takes a few steps forward at a walking pace",
+    )),
+    "walk-turn-left": ("walk", (
+        "a person walks forward and turns left", "someone walks ahead, then turns to the left",
+        "a person walks and makes a left turn",
+    )),
+    "walk-turn-right": ("walk", (
+        "a person walks forward and turns right", "someone walks ahead, then turns to the right",
+        "a person walks and makes a right turn",
+    )),
+    "run": ("run", (
+        "a person runs forward", "someone jogs straight ahead", "a person runs a few steps",
+    )),
+    "dash": ("run", (
+        "a person sprints forward", "someone dashes ahead at full speed",
+        "a person runs forward as fast as they can",
+    )),
+    "wave-left-hand": ("wave", (
+        "a person waves with the left hand", "someone waves their left hand",
+        "a person raises the left hand and waves it side to side",
+    )),
+    "wave-right-hand": ("wave", (
+        "a person waves with the right hand", "someone waves their right hand",
+        "a person raises the right hand and waves it side to side",
+    )),
+    "wave-both-hands": ("wave", (
+        "a person waves with both hands", "someone waves both arms over their head",
+        "a person waves hello with both hands",
+    )),
+    "raise-up-left-hand": ("raise_arms", (
+        "a person raises the left hand", "someone lifts their left arm up",
+        "a person puts the left hand up in the air",
+    )),
+    "raise-up-right-hand": ("raise_arms", (
+        "a person raises the right hand", "someone lifts their right arm up",
+        "a person puts the right hand up in the air",
+    )),
+    "raise-up-both-hands": ("raise_arms", (
+        "a person raises both hands", "someone lifts both arms up",
+        "a person puts both hands up in the air",
+    )),
+    "bow": ("bow", ("a person bows", "someone bows forward", "a person takes a bow")),
+    "bye": ("wave", (
+        "a person waves goodbye", "someone waves a hand to say goodbye",
+        "a person waves farewell",
+    )),
+    "byebye": ("wave", (
+        "a person waves goodbye with both hands", "someone waves both hands to say goodbye",
+        "a person waves farewell with both arms",
+    )),
+    "guide": (None, (
+        "a person gestures to show the way", "someone points the way with an arm",
+        "a person guides someone with a sweep of the hand",
+    )),
+    "slash": ("swing", (
+        "a person slashes with a sword held in both hands",
+        "someone swings a sword with both hands", "a person strikes down with a two-handed sword",
+    )),
+}  # fmt: skip
 STYLES: dict[str, str] = {  # style -> phrase appended to the caption ("" for none)
     "normal": "",
     "active": "energetically",
@@ -82,7 +130,7 @@ def label_from_row(row: dict[str, str], where: str) -> ClipLabel:
     concepts = _split(row.get("concepts") or "", ";")
     if not captions and known:
         phrase = STYLES.get(style, f"in a {style} style" if style else "")
-        captions = (known[1], f"{known[1]} {phrase}") if phrase else (known[1],)
+        captions = known[1] + ((f"{known[1][0]} {phrase}",) if phrase else ())
     if not captions and content:
         captions = (f"a person performs {content.replace('-', ' ')}",)
     if not captions:
