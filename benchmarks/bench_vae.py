@@ -99,7 +99,10 @@ def main() -> None:
     p.add_argument("--ids", type=Path, help="measure the ids listed in this file")
     p.add_argument("--name", help="base model (default: the bundled one)")
     p.add_argument("--checkpoints_dir")
-    p.add_argument("--clip_path", help="a SALAD-family model's CLIP folder (not used here)")
+    p.add_argument(
+        "--clip_path",
+        help="a SALAD-family model's CLIP folder (its loader needs one; no text is read)",
+    )
     p.add_argument("--gait", action="store_true", help="walk and kick gait: input vs round trip")
     args = p.parse_args()
     from esd.models import checkpoints as ck

@@ -25,7 +25,7 @@ from esd.motion.concepts import CONCEPT_NAMES
 # Several phrasings per content, the first the canonical one (which the style phrase extends):
 # HumanML3D gives each clip three or more captions, and an evaluator trained on a pack whose
 # every take of a content says one sentence learned that sentence as a class of its own (README,
-# "the mixed evaluator").
+# "Why real clips made the evaluator worse").
 CONTENTS: dict[str, tuple[str | None, tuple[str, ...]]] = {
     "walk": ("walk", (
         "a person walks forward", "someone walks straight ahead",
