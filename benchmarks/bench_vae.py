@@ -70,10 +70,10 @@ def mpjpe_cm(predicted: np.ndarray, target: np.ndarray, root_relative: bool = Fa
 def round_trip(model, clips: list[np.ndarray]) -> list[np.ndarray]:
     """Reconstructed joints (T_i, 22, 3) of raw feature clips (T_i, 263) through the VAE.
 
-    A SALAD-family VAE has no mask (padding would leak into a clip's last frames): its clips go
-    one at a time (``main`` has cut them to whole latent units)."""
+    A VAE without a mask (``family.masked_vae`` False: SALAD's) would let padding into a clip's
+    last frames: its clips go one at a time (``main`` has cut them to whole latent units)."""
     out = []
-    size = 1 if model.family.name == "salad" else BATCH
+    size = BATCH if model.family.masked_vae else 1
     for start in range(0, len(clips), size):
         chunk = clips[start : start + size]
         latents = model.encode_features(chunk)  # list of (ceil(T_i / 4), C), normalised
@@ -113,7 +113,7 @@ def main() -> None:
     model = MotionGenerator.from_checkpoint(
         args.name or ck.BASE_MODEL_NAME, None, checkpoints, "cpu", encoder, args.clip_path
     )
-    whole_units = model.family.name == "salad"  # its VAE reads whole units of 4 frames only
+    whole_units = not model.family.masked_vae  # such a VAE reads whole units of 4 frames only
     ids, clips = [], []
     for clip_id in clip_ids(args.data_root, args.split, args.ids):
         features = np.asarray(read_npy(args.data_root / FEATURES_DIR / f"{clip_id}.npy"))

@@ -174,12 +174,12 @@ def test_action_frames_keeps_a_take_cuts_one_segment_and_skips_the_rest() -> Non
 class _RecordingModel:
     """Stands in for a MotionGenerator: records the batches the round trip hands it."""
 
-    def __init__(self, family: str) -> None:
+    def __init__(self, masked_vae: bool) -> None:
         import types
 
         import torch
 
-        self.family = types.SimpleNamespace(name=family)
+        self.family = types.SimpleNamespace(masked_vae=masked_vae)
         self.device = torch.device("cpu")
         self.batches: list[int] = []
 
@@ -198,8 +198,12 @@ def test_a_salad_vae_round_trips_one_clip_at_a_time():
     """SALAD's VAE has no mask: padding of a batch would reach a shorter clip's last frames."""
     round_trip = _bench_vae().round_trip
     clips = [np.zeros((n, 263), np.float32) for n in (8, 12, 16)]
-    salad, bundled = _RecordingModel("salad"), _RecordingModel("bundled")
+    salad, bundled = _RecordingModel(masked_vae=False), _RecordingModel(masked_vae=True)
     assert [len(j) for j in round_trip(salad, clips)] == [8, 12, 16]
     assert salad.batches == [1, 1, 1]
     round_trip(bundled, clips)
     assert bundled.batches == [3]
+    from esd.models.bundled.family import BUNDLED
+    from esd.models.salad.family import SALAD
+
+    assert BUNDLED.masked_vae and not SALAD.masked_vae

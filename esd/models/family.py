@@ -40,6 +40,9 @@ class ModelFamily(Protocol):
     name: str  # "bundled" or "salad"
     text_encoder_name: str  # shown in the model list
     sampler: SamplerPreset
+    # False: the VAE has no mask, reads whole units of 4 frames only, and padding in a decoded
+    # batch reaches the last frames of its shorter clips (SALAD's)
+    masked_vae: bool
 
     def build(
         self, vae_config: dict[str, Any], denoiser_config: dict[str, Any]

@@ -23,6 +23,7 @@ class BundledFamily:
 
     name = "bundled"
     text_encoder_name = "all-MiniLM-L6-v2"
+    masked_vae = True  # latent lengths ceil(T / 4) and a mask: any length, padded batches
     sampler = SamplerPreset(guidance=DEFAULT_GUIDANCE, steps=DEFAULT_STEPS)
 
     def build(

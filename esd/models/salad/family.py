@@ -29,6 +29,7 @@ class SaladFamily:
 
     name = "salad"
     text_encoder_name = CLIP_NAME
+    masked_vae = False  # no mask: whole 4-frame units, no padding (``encode`` crops and groups)
     sampler = SamplerPreset(guidance=GUIDANCE, steps=STEPS)
 
     def build(
