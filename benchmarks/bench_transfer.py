@@ -169,9 +169,7 @@ def confusions(result: dict) -> list[str]:
             if clip["predicted"] not in clip["labels"]:
                 called[concept][clip["predicted"]] += 1
     return [
-        f"{concept:12s} missed as "
-        + ", ".join(f"{k} {v}" for k, v in sorted(row.items(), key=lambda kv: -kv[1]))
-        for concept, row in sorted(called.items())
+        f"{concept:12s} missed as {_most_first(row)}" for concept, row in sorted(called.items())
     ]
 
 
@@ -183,11 +181,12 @@ def by_content(result: dict) -> list[str]:
         match = TAKE_NAME.match(clip_id)
         if match is not None:
             called[match.group(2)][clip["predicted"]] += 1
-    return [
-        f"{content:20s} called "
-        + ", ".join(f"{k} {v}" for k, v in sorted(row.items(), key=lambda kv: (-kv[1], kv[0])))
-        for content, row in sorted(called.items())
-    ]
+    return [f"{content:20s} called {_most_first(row)}" for content, row in sorted(called.items())]
+
+
+def _most_first(counts: dict[str, int]) -> str:
+    """ "spin 2, walk 1": the counts, largest first (ties keep their order)."""
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
 def mix_calibration(mocap: Path, corpus: Path, out: Path, repeat: int, mixed: Path) -> float:

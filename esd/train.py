@@ -209,8 +209,9 @@ def train(args: argparse.Namespace) -> ESDResult:
     )
     try:
         log = RunLog(run.logs_dir / "train.log")
+        anchored = list(cfg.anchors)  # --anchors plus the automatic ones
         options = {**vars(args), "base_model": str(base_paths.root), "device": str(device),
-                   "anchored": list(cfg.anchors)}  # --anchors plus the automatic ones  # fmt: skip
+                   "anchored": anchored}  # fmt: skip
         write_run_options(run, options, base)  # a SALAD base: SALAD's format (esd.erasure.runs)
         log(
             f"ESD: erasing {list(cfg.prompts)} from {args.name} ({cfg.method}, "

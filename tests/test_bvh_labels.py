@@ -25,9 +25,10 @@ def test_the_normal_style_and_an_unknown_one():
 
 
 def test_given_captions_and_concepts_win_over_the_content():
-    row = {"content": "walk", "caption": "a person strolls | someone ambles", "concepts": "walk"}
+    row = {"content": "walk", "caption": "a person strolls | someone ambles", "concepts": "run"}
     label = label_from_row(row, "r")
     assert label.captions == ("a person strolls", "someone ambles")
+    assert label.concepts == ("run",)
 
 
 @pytest.mark.parametrize("content", sorted(CONTENTS))
