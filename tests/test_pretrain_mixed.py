@@ -233,6 +233,15 @@ def test_mixed_command_trains_both_runs_with_model_cards_and_bundle_refuses(
         assert json.loads((run.root / PROVENANCE_FILE).read_text())["non_commercial"]
     assert ck.read_opt(base.opt_file)["data_root"] == str(tmp_path / "mixed")
 
+    # --resume keeps an evaluator trained as asked; one trained otherwise is trained again
+    trained = (evaluator.model_dir / "evaluator.tar").read_bytes()
+    run_mixed(sources, tmp_path, "--resume")
+    assert (evaluator.model_dir / "evaluator.tar").read_bytes() == trained
+    assert "kept the finished evaluator" in (evaluator.logs_dir / "train.log").read_text()
+    run_mixed(sources, tmp_path, "--resume", "--evaluator_steps", "3")
+    payload = ck.load_checkpoint(evaluator.model_dir / "evaluator.tar", kind="evaluator")
+    assert payload["info"]["steps"] == 3
+
     monkeypatch.setattr(ck, "ASSETS_DIR", tmp_path / "assets")
     capsys.readouterr()
     for leave_out in (None, base.root, evaluator.root):  # the run cards, then the data's own

@@ -12,7 +12,8 @@
   ``--denoiser_velocity_weight`` add the decoded gait terms (``esd.pretrain.decoded_gait``).
 * ``evaluator``: the contrastive evaluator into ``checkpoints/t2m/t2m_evaluator/model/
   evaluator.tar``, plus the evaluation reference of the test split (``reference_test.npz``,
-  beside ``model/``).
+  beside ``model/``). ``--resume`` keeps an evaluator already trained on the same folder with the
+  same seed and steps (``mixed --resume`` then trains only what is missing).
 * ``reference``: rebuild only ``reference_test.npz`` of the trained evaluator from
   ``--data_root`` (after the corpus changed its held-out phrasings, say; no training).
 * ``all``: evaluator, then base.
@@ -54,7 +55,12 @@ from esd.pretrain.base_stage import train_base
 from esd.pretrain.bundle import bundle_assets
 from esd.pretrain.denoiser import DenoiserTrainConfig
 from esd.pretrain.evaluator import EvaluatorTrainConfig
-from esd.pretrain.evaluator_stage import build_reference, train_evaluator_stage, trained_evaluator
+from esd.pretrain.evaluator_stage import (
+    build_reference,
+    finished_evaluator,
+    train_evaluator_stage,
+    trained_evaluator,
+)
 from esd.pretrain.folders import open_folder, prepare_run_folder
 from esd.pretrain.licences import check_outside_assets, read_provenance, write_run_card
 from esd.pretrain.mixed import MixSettings, build_mixed_folder
@@ -164,7 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="base stage: start from this base model's VAE and denoiser (no VAE stage)",
     )
     parser.add_argument("--max_clips", type=int, default=None, help="use at most N train clips")
-    parser.add_argument("--resume", action="store_true", help="continue from model/latest.tar")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from model/latest.tar (an evaluator already trained as asked is kept)",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing run")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     salad = parser.add_argument_group("salad stage")
@@ -319,6 +329,11 @@ def evaluator_command(
     run = ck.run_paths(settings.checkpoints_dir, ck.EVALUATOR_NAME)
     prepare_run_folder(run, resume=args.resume, overwrite=args.overwrite)
     log = RunLog(run.logs_dir / LOG_FILE)
+    if args.resume and finished_evaluator(run, settings) is not None:
+        line = f"kept the finished evaluator in {run.root} (trained as asked; --overwrite retrains)"
+        log(line)
+        CONSOLE.print(line)
+        return
     folder = open_folder(settings.data_root)
     with StageBars() as bars:
         train_evaluator_stage(run, folder, settings, device, log, bars)

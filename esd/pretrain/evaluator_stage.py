@@ -78,6 +78,23 @@ def build_reference(
     return reference
 
 
+def finished_evaluator(run: ck.RunPaths, settings: PretrainSettings) -> EvaluatorBundle | None:
+    """The evaluator ``run`` already holds when it was trained exactly as ``settings`` ask (same
+    data folder, seed and step count) and its reference set was written, else None.
+
+    ``--resume`` keeps such an evaluator instead of training it again (an evaluator run has no
+    intermediate checkpoint, so an unfinished or different one is trained from the start).
+    """
+    path = run.model_dir / EVALUATOR_FILE
+    if not (path.is_file() and (run.root / REFERENCE_FILE).is_file()):
+        return None
+    bundle = EvaluatorBundle.from_payload(ck.load_checkpoint(path, kind="evaluator"))
+    info = bundle.info or {}
+    asked = {"steps": settings.evaluator_steps, "seed": settings.seed,
+             "data_root": str(settings.data_root)}  # fmt: skip
+    return bundle if all(info.get(key) == value for key, value in asked.items()) else None
+
+
 def trained_evaluator(run: ck.RunPaths) -> EvaluatorBundle:
     """The evaluator saved in ``run``; ValueError saying how to train one when there is none."""
     path = run.model_dir / EVALUATOR_FILE
