@@ -29,6 +29,7 @@ import numpy as np
 if __package__ in (None, ""):  # run as a script: make the project root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from esd.console import run_cli
 from esd.corpus.stats import FOOT_JOINTS, contact_skate
 from esd.evaluation import instruments as cli
 from esd.evaluation.measure import generate_embeddings
@@ -117,4 +118,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -24,6 +24,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the project root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from esd.console import run_cli
 from esd.corpus.stats import clip_stats
 from esd.corpus.writer import DEFAULT_CLIPS, make_clip, write_corpus
 from esd.motion.concepts import CONCEPT_NAMES
@@ -66,4 +67,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -73,6 +73,7 @@ if __package__ in (None, ""):  # run as a script: make the project root importab
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from esd.common.runtime import pick_device
+from esd.console import run_cli
 from esd.erasure.anchors import resolve_anchors
 from esd.erasure.config import RECIPE, ESDConfig
 from esd.erasure.loop import run_esd
@@ -513,4 +514,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

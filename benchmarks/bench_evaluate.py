@@ -30,6 +30,7 @@ if __package__ in (None, ""):  # run as a script: make the project root importab
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from esd.common.runtime import pick_device
+from esd.console import run_cli
 from esd.evaluation import instruments as cli
 from esd.evaluation.context import EvalContext
 from esd.evaluation.plan import make_plan
@@ -188,4 +189,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

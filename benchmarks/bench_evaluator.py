@@ -26,6 +26,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the project root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from esd.console import run_cli
 from esd.evaluation import instruments as cli
 from esd.evaluation.measure import retrieval_metrics
 from esd.evaluation.recogniser import recognition_accuracy
@@ -84,4 +85,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -19,6 +19,7 @@ import torch
 if __package__ in (None, ""):  # run as a script: make the project root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from esd.console import run_cli
 from esd.motion.features import features_to_joints, features_to_joints_fk, joints_to_features
 from esd.motion.quaternion import qrot, yaw_quaternion
 from esd.motion.skeleton import NUM_JOINTS, PARENTS, TARGET_OFFSETS
@@ -73,4 +74,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

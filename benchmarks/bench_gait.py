@@ -49,7 +49,7 @@ import numpy as np
 if __package__ in (None, ""):  # run as a script: make the project root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from esd.console import positive_int, seed_int
+from esd.console import positive_int, run_cli, seed_int
 from esd.corpus.stats import contact_skate
 from esd.evaluation import gait
 from esd.evaluation.gait import Summary, action_frames, summarise
@@ -270,4 +270,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -27,7 +27,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the project root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from esd.console import positive_int
+from esd.console import positive_int, run_cli
 from esd.evaluation import instruments as cli
 from esd.evaluation.recognition import wilson_interval
 from esd.models import checkpoints as ck
@@ -128,4 +128,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

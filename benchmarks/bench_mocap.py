@@ -38,6 +38,7 @@ from scipy import stats
 if __package__ in (None, ""):  # run as a script: make the project root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from esd.console import run_cli
 from esd.evaluation.gait import action_frames
 from esd.evaluation.recognition import wilson_interval
 from esd.motion.humanml3d import JOINTS_DIR, LABELS_FILE, read_npy
@@ -189,4 +190,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -39,6 +39,7 @@ import torch
 if __package__ in (None, ""):  # run as a script: make the project root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from esd.console import run_cli
 from esd.models import checkpoints as ck
 from esd.models.bundled.denoiser import DenoiserConfig, LatentDenoiser, count_parameters
 from esd.models.bundled.vae import MotionVAE, VAEConfig
@@ -251,4 +252,4 @@ SWEEP = ((256, 3), (192, 4), (192, 3), (128, 4))  # (model_dim, num_layers) trie
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

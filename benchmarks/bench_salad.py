@@ -51,6 +51,7 @@ if __package__ in (None, ""):  # run as a script: make the project root importab
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from esd.common.runtime import pick_device
+from esd.console import run_cli
 from esd.erasure.config import ESDConfig
 from esd.erasure.objective import esd_loss
 from esd.erasure.parameters import freeze, prepare_student
@@ -274,4 +275,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_cli(main))

@@ -31,6 +31,7 @@ if __package__ in (None, ""):  # run as a script: make the project root importab
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.bench_vae import mpjpe_cm
+from esd.console import run_cli
 from esd.models.salad.folder import load_salad_model
 from esd.models.text.clip import ClipTextEncoder
 from esd.motion.features import features_to_joints
@@ -103,4 +104,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -73,6 +73,7 @@ from benchmarks.bench_salad import build_generator as build_salad
 from benchmarks.bench_salad import device_name
 from esd.common.files import atomic_write
 from esd.common.runtime import pick_device
+from esd.console import run_cli
 from esd.evaluation.t2m.evaluator import T2MEvaluator, load_t2m_evaluator
 from esd.evaluation.t2m.generation import generation_callback
 from esd.evaluation.t2m.networks import T2MSizes, build_networks
@@ -361,4 +362,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_cli(main))

@@ -57,6 +57,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the project root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from esd.console import run_cli
 from esd.evaluation.recognition import wilson_interval
 from esd.motion.humanml3d import FEATURES_DIR, JOINTS_DIR, LABELS_FILE
 from esd.pretrain.licences import PROVENANCE_FILE
@@ -298,4 +299,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -37,6 +37,7 @@ import torch
 if __package__ in (None, ""):  # run as a script: make the project root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from esd.console import run_cli
 from esd.evaluation import gait
 from esd.evaluation.gait import CM_PER_M, PELVIS, action_frames, summarise
 from esd.motion.features import features_to_joints
@@ -172,4 +173,4 @@ def print_gait(ids: list[str], truth: list, rebuilt: list, labels: dict) -> None
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

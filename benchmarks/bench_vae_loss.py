@@ -36,6 +36,7 @@ if __package__ in (None, ""):  # run as a script: make the project root importab
 
 from benchmarks.bench_vae import mpjpe_cm, print_gait
 from esd.common.runtime import DEVICE_CHOICES, pick_device
+from esd.console import run_cli
 from esd.evaluation.gait import summarise
 from esd.models.bundled.vae import VAEConfig
 from esd.motion.features import features_to_joints
@@ -147,4 +148,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

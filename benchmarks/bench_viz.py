@@ -28,6 +28,7 @@ import numpy as np
 if __package__ in (None, ""):  # run as a script: make the project root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from esd.console import run_cli
 from esd.motion.skeleton import FPS
 from viz.export import read_bvh, write_animated_glb, write_bvh, write_mesh
 from viz.gltf_check import glb_problems
@@ -121,4 +122,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

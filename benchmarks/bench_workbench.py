@@ -33,6 +33,7 @@ import torch
 if __package__ in (None, ""):  # run as a script: make the project root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from esd.console import run_cli
 from esd.evaluation.instruments import DEFAULT_RELATED, DEFAULT_TARGET
 from esd.models import checkpoints as ck
 from esd.models.generator import DEFAULT_STEPS, shared_text_encoder
@@ -159,4 +160,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

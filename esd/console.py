@@ -11,9 +11,10 @@ import math
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from rich.console import Console
 from rich.progress import (
@@ -25,8 +26,12 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from esd.common.errors import one_line
+
 if TYPE_CHECKING:  # annotations only: the console stays free of torch
     import torch
+
+T = TypeVar("T")
 
 CONSOLE = Console(stderr=True, highlight=False)  # progress, warnings and the one error line
 NOTICES = Console(highlight=False)  # stdout: facts about what a command uses (never an error)
@@ -88,6 +93,18 @@ def fail(message: str) -> NoReturn:
     """Print a one-line error that says what to do, and exit with status 2."""
     CONSOLE.print(f"[bold red]error:[/] {message}", soft_wrap=True)
     sys.exit(EXIT_USAGE)
+
+
+def run_cli(main: Callable[[], T]) -> T:
+    """``main()``, with the project's user-facing errors (ValueError and its subclasses such as
+    CheckpointError, OSError such as a missing file) and Ctrl-C ending in one line on stderr and
+    exit status 2 instead of a traceback; what ``main`` returns is passed on."""
+    try:
+        return main()
+    except (ValueError, OSError) as err:
+        fail(one_line(err))
+    except KeyboardInterrupt:
+        fail("interrupted")
 
 
 class RunLog:

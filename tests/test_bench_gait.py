@@ -60,3 +60,18 @@ def test_renoise_without_single_walks_is_one_line(tmp_path):
                               name=None, checkpoints_dir=None)  # fmt: skip
     with pytest.raises(SystemExit, match="no single-action walk"):
         bench_gait.renoise(args)
+
+
+def test_a_missing_model_is_one_line_not_a_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_gait.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "generated", "--name", "no_such_model",
+         "--checkpoints_dir", str(tmp_path)],
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    assert lines[0].startswith("error:") and "no_such_model" in lines[0]

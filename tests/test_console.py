@@ -39,3 +39,32 @@ def test_progress_prints_plain_lines_when_not_a_terminal(monkeypatch):
             bar.update(step, f"loss {step}")
     plain = [line for line in out.getvalue().splitlines() if re.match(r"\d\d:\d\d:\d\d ", line)]
     assert len(plain) == 1 and plain[0].endswith("denoiser 3/3 loss 3")  # interval not reached
+
+
+def _raise(err: BaseException):
+    def main():
+        raise err
+
+    return main
+
+
+@pytest.mark.parametrize(
+    "err, line",
+    [
+        (ValueError("no base model named 'nope'\nsecond line"), "no base model named 'nope'"),
+        (FileNotFoundError(2, "No such file", "x.npy"), "FileNotFoundError: [Errno 2]"),
+        (KeyboardInterrupt(), "interrupted"),
+    ],
+)
+def test_run_cli_ends_user_errors_in_one_line(err, line, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        console.run_cli(_raise(err))
+    text = capsys.readouterr().err.strip()
+    assert exit_info.value.code == console.EXIT_USAGE and len(text.splitlines()) == 1
+    assert text.startswith("error:") and line in text and "second line" not in text
+
+
+def test_run_cli_passes_results_on_and_lets_bugs_raise():
+    assert console.run_cli(lambda: 7) == 7
+    with pytest.raises(RuntimeError):  # not a user error: the traceback stays
+        console.run_cli(_raise(RuntimeError("bug")))
