@@ -35,7 +35,11 @@ per plan. Rows:
   with throwing anchored in three phrasings (``THROW_ANCHORS``), "throws" among them; ``, 200
   it``: twice the iterations per concept. A related concept that is also an anchor prompt is
   measured once more on its held-out phrasings alone (never anchors): its specificity block
-  holds the anchor's own text among its prompts.
+  holds the anchor's own text among its prompts;
+* ``2 concepts, auto anchors`` / ``4 concepts, auto anchors``: the default recipe's settings
+  (``AUTO``: eta 2.5, 200 iterations per concept, the 2 vocabulary concepts nearest any target
+  anchored) on the same targets and related concepts as ``2 concepts`` / ``4 concepts``;
+  ``4 concepts, 4 auto anchors`` anchors the 4 nearest.
 
 Columns: wall seconds of the erasure (x_t preparation included), the 1-minute load average of
 the machine after it (other processes share the 2 cores), seconds per iteration, each target
@@ -205,6 +209,10 @@ RECIPES: dict[str, Recipe] = {
         TWO, PUNCH_KINDS, THROW_ANCHORS, negative_guidance=1.5
     ),
     "4 concepts + verbs + anchor": several(FOUR, PUNCH_VERBS, (THROW,)),
+    # the default recipe (automatic anchors) on several targets: nearest to any target, never one
+    "2 concepts, auto anchors": several(TWO, **AUTO),
+    "4 concepts, auto anchors": several(FOUR, **AUTO),
+    "4 concepts, 4 auto anchors": several(FOUR, **(AUTO | {"auto_anchors": 4})),
 }
 
 MIN_RATE_BEFORE, MAX_RATE_AFTER = 0.8, 0.1  # efficacy: target concept rate before / after
@@ -414,12 +422,17 @@ def _rate_text(rates: dict, key: str) -> str:
     return f"{rates[key]:.2f}{_ci(rates.get(f'{key}_ci95'))}"
 
 
+def _short(prompt: str) -> str:
+    """'a person sitting down' -> 'sitting down' (the prompt without its subject)."""
+    return prompt.removeprefix("a person ")
+
+
 def _anchored_text(anchored: dict) -> str:
     """'  anchored related, held-out phrasings only: ...' line (empty without anchors)."""
     if not anchored:
         return ""
     parts = ", ".join(
-        f"{k.split()[-1]} {v['before']['rate']:.2f}{_ci(v['before']['ci95'])} -> "
+        f"{_short(k)} {v['before']['rate']:.2f}{_ci(v['before']['ci95'])} -> "
         f"{v['after']['rate']:.2f}{_ci(v['after']['ci95'])}"
         for k, v in anchored.items()
     )
@@ -430,14 +443,14 @@ def print_row(row: dict, base: dict) -> None:
     """One row: every rate, FID and R-precision with its 95% interval; the changes' intervals
     are paired (the same prompts and seeds for the base and the unlearned model)."""
     rates = "; ".join(
-        f"{k.split()[-1]} {_rate_text(t['before'], 'concept_rate')} -> "
+        f"{_short(k)} {_rate_text(t['before'], 'concept_rate')} -> "
         f"{_rate_text(t['after'], 'concept_rate')}, held-out "
         f"{_rate_text(t['before'], 'heldout_concept_rate')} -> "
         f"{_rate_text(t['after'], 'heldout_concept_rate')}"
         for k, t in row["targets"].items()
     )
     spec = ", ".join(
-        f"{k.split()[-1]} {100 * (v - base['specificity'][k]['concept_rate']):+.0f} pts"
+        f"{_short(k)} {100 * (v - base['specificity'][k]['concept_rate']):+.0f} pts"
         f"{_ci(row['specificity_change_ci95'].get(k), 100, '+.0f')}"
         for k, v in row["specificity"].items()
     )
