@@ -85,10 +85,9 @@ def finished_evaluator(run: ck.RunPaths, settings: PretrainSettings) -> Evaluato
     ``--resume`` keeps such an evaluator instead of training it again (an evaluator run has no
     intermediate checkpoint, so an unfinished or different one is trained from the start).
     """
-    path = run.model_dir / EVALUATOR_FILE
-    if not (path.is_file() and (run.root / REFERENCE_FILE).is_file()):
+    if not ((run.model_dir / EVALUATOR_FILE).is_file() and (run.root / REFERENCE_FILE).is_file()):
         return None
-    bundle = EvaluatorBundle.from_payload(ck.load_checkpoint(path, kind="evaluator"))
+    bundle = trained_evaluator(run)
     info = bundle.info or {}
     asked = {"steps": settings.evaluator_steps, "seed": settings.seed,
              "data_root": str(settings.data_root)}  # fmt: skip
