@@ -36,7 +36,9 @@ T = TypeVar("T")
 CONSOLE = Console(stderr=True, highlight=False)  # progress, warnings and the one error line
 NOTICES = Console(highlight=False)  # stdout: facts about what a command uses (never an error)
 EXIT_USAGE = 2  # exit status for bad input, as argparse uses
+EXIT_INTERRUPTED = 130  # exit status after Ctrl-C in a command that resumes (128 + SIGINT)
 PLAIN_EVERY_S = 30.0  # seconds between progress lines when the output is not a terminal
+CLI_ERROR_CHARS = 1000  # the error line of a command (the page's limit would cut the advice off)
 GPU_ADVICE_S = 3600.0  # an evaluation estimate above this on the CPU recommends a GPU
 
 
@@ -95,16 +97,20 @@ def fail(message: str) -> NoReturn:
     sys.exit(EXIT_USAGE)
 
 
-def run_cli(main: Callable[[], T]) -> T:
+def run_cli(main: Callable[[], T], interrupted: str = "interrupted") -> T:
     """``main()``, with the project's user-facing errors (ValueError and its subclasses such as
     CheckpointError, OSError such as a missing file) and Ctrl-C ending in one line on stderr and
-    exit status 2 instead of a traceback; what ``main`` returns is passed on."""
+    exit status 2 instead of a traceback; what ``main`` returns is passed on.
+
+    ``interrupted`` is the line Ctrl-C ends with (say what was kept, e.g. "interrupted; nothing
+    was written"). A command that resumes after Ctrl-C catches KeyboardInterrupt inside ``main``
+    and exits there; ``SystemExit`` passes through untouched."""
     try:
         return main()
     except (ValueError, OSError) as err:
-        fail(one_line(err))
+        fail(one_line(err, CLI_ERROR_CHARS))
     except KeyboardInterrupt:
-        fail("interrupted")
+        fail(interrupted)
 
 
 class RunLog:

@@ -47,7 +47,6 @@ from typing import Any
 import torch
 from rich.console import Console
 
-from esd.common.errors import one_line
 from esd.common.runtime import DEVICE_CHOICES, pick_device
 from esd.console import (
     CONSOLE,
@@ -57,6 +56,7 @@ from esd.console import (
     notice,
     plain_warnings,
     positive_int,
+    run_cli,
     seed_int,
 )
 from esd.evaluation.context import EvalContext
@@ -404,13 +404,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     plain_warnings()
     check_concepts(args)
-    try:
+
+    def measure() -> tuple[dict, Path]:  # CheckpointError, DatasetError, T2MFilesError, ...
         metrics, out_dir = run(args)
         write_outputs(metrics, out_dir, args.json)
-    except (ValueError, OSError) as err:  # CheckpointError, DatasetError, T2MFilesError, ...
-        fail(one_line(err))
-    except KeyboardInterrupt:
-        fail("interrupted; nothing was written")
+        return metrics, out_dir
+
+    metrics, out_dir = run_cli(measure, interrupted="interrupted; nothing was written")
     console = Console()
     if not console.is_terminal:  # piped or captured: room for the values and their intervals
         console = Console(width=TABLE_WIDTH)

@@ -27,15 +27,20 @@ from esd.common.files import atomic_save
 from esd.common.runtime import seed_everything
 from esd.console import (
     CONSOLE,
-    fail,
     notice,
     plain_warnings,
     positive_float,
     positive_int,
+    run_cli,
     seed_int,
 )
 from esd.models import checkpoints as ck
-from esd.models.generator import FAMILIES, MotionGenerator, frames_from_seconds
+from esd.models.generator import (
+    FAMILIES,
+    GeneratedMotion,
+    MotionGenerator,
+    frames_from_seconds,
+)
 from esd.models.text.clip import CLIP_FOLDER, width_mismatch
 
 MIN_SAMPLER_STEPS = 10  # fewer DDIM steps give visibly broken motion
@@ -126,7 +131,9 @@ def load_generator(args: argparse.Namespace) -> MotionGenerator:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     plain_warnings()
-    try:
+
+    def generate() -> tuple[MotionGenerator, GeneratedMotion, int, float]:
+        """CheckpointError, bad lengths, an unwritable output: one line (``run_cli``)."""
         check_args(args)
         seed_everything(args.seed)
         generator = load_generator(args)
@@ -139,8 +146,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         save_npy(args.out, motion.joints.astype(np.float32))
         if args.features:
             save_npy(args.features, motion.features.astype(np.float32))
-    except (ValueError, OSError) as err:  # CheckpointError, bad lengths, unwritable output
-        fail(str(err).strip().split("\n")[0])
+        return generator, motion, steps, guidance
+
+    generator, motion, steps, guidance = run_cli(generate)
     CONSOLE.print(
         f"wrote joints {tuple(motion.joints.shape)} to {args.out} ({generator.family.name} "
         f"model {args.name}: {steps} DDIM steps, guidance {guidance:g}"

@@ -19,8 +19,7 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from esd.common.errors import one_line
-from esd.console import CONSOLE, StepProgress, fail, plain_warnings, seed_int
+from esd.console import CONSOLE, StepProgress, plain_warnings, run_cli, seed_int
 from esd.corpus.captions.tokens import caption_line
 from esd.motion.bvh.importer import ImportSettings, find_bvh_files, import_folder
 from esd.motion.bvh.rest import UNITS
@@ -49,16 +48,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     def on_skip(file: str, reason: str) -> None:
         CONSOLE.print(f"skipped {file}: {reason}", style="yellow", soft_wrap=True, markup=False)
 
-    try:
+    def convert() -> tuple[Path, dict]:  # BvhError, UnknownRigError, LabelsError, FolderError
         total = len(find_bvh_files(args.bvh_dir))
         with StepProgress("importing", total) as bar:
-            out, counts = import_folder(
+            return import_folder(
                 args.bvh_dir, args.out, caption_line, settings, lambda d, t: bar.update(d), on_skip
             )
-    except (ValueError, OSError) as err:  # BvhError, UnknownRigError, LabelsError, FolderError
-        fail(one_line(err))
-    except KeyboardInterrupt:
-        fail("interrupted; nothing was written")
+
+    out, counts = run_cli(convert, interrupted="interrupted; nothing was written")
     CONSOLE.print(
         f"wrote {counts['imported']} clips to {out} ({counts['skipped']} skipped; see "
         f"{out / 'import.json'})",

@@ -22,10 +22,9 @@ from typing import Any
 
 from rich.console import Console
 
-from esd.common.errors import one_line
 from esd.common.files import atomic_write
 from esd.common.runtime import DEVICE_CHOICES, pick_device
-from esd.console import CONSOLE, fail, plain_warnings, positive_int
+from esd.console import CONSOLE, plain_warnings, positive_int, run_cli
 from esd.evaluation.instruments import load_evaluator, resolve_evaluator
 from esd.evaluation.recogniser import ConceptRecogniser
 from esd.evaluation.recognition import TOP_K, recognise_folder
@@ -98,14 +97,14 @@ def print_results(result: dict[str, Any], out: Console) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     plain_warnings()
-    try:
+
+    def recognise() -> dict:  # DatasetError, CheckpointError, ...: one line
         result, _ = run(args)
         if args.json is not None:
             atomic_write(args.json, json.dumps(result, indent=1) + "\n")
-    except (ValueError, OSError) as err:  # DatasetError, CheckpointError, ...
-        fail(one_line(err))
-    except KeyboardInterrupt:
-        fail("interrupted")
+        return result
+
+    result = run_cli(recognise)
     print_results(result, Console(highlight=False))
     if args.json is not None:
         CONSOLE.print(f"wrote {args.json}", soft_wrap=True)

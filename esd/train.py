@@ -35,13 +35,14 @@ from pathlib import Path
 from esd.common.runtime import pick_device, seed_everything
 from esd.console import (
     CONSOLE,
+    EXIT_INTERRUPTED,
     RunLog,
     StepProgress,
-    fail,
     notice,
     plain_warnings,
     positive_float,
     positive_int,
+    run_cli,
     seed_int,
 )
 from esd.erasure.anchors import resolve_anchors
@@ -58,12 +59,11 @@ from esd.erasure.loop import ESDResult, ESDStep, plan_run, run_esd
 from esd.erasure.runs import load_base, prepare_run_folder, write_run_options
 from esd.models import checkpoints as ck
 from esd.models.text.clip import CLIP_FOLDER
-from esd.motion.humanml3d import CORPUS_ROOT, DatasetError
+from esd.motion.humanml3d import CORPUS_ROOT
 
 SUPPORTED_DATASETS = ("t2m",)  # HumanML3D layout (KIT-ML is not supported)
 DEFAULT_DATA_ROOT = CORPUS_ROOT  # the data source's clips when --data_root is absent
 LOG_EVERY = 50  # a loss line in train.log every LOG_EVERY steps (and at the last one)
-EXIT_INTERRUPTED = 130  # exit status after Ctrl-C (128 + SIGINT)
 EPOCH_HELP = (
     "epochs; an epoch is the seed's pass over the base's training split: ceil(training clips / "
     "batch size) iterations per target concept, x_t still drawn from --xt_source. Training "
@@ -209,9 +209,9 @@ def train(args: argparse.Namespace) -> ESDResult:
     )
     try:
         log = RunLog(run.logs_dir / "train.log")
-        anchored = list(cfg.anchors)  # --anchors plus the automatic ones
+        # "anchored": --anchors and the automatic ones, as trained
         options = {**vars(args), "base_model": str(base_paths.root), "device": str(device),
-                   "anchored": anchored}  # fmt: skip
+                   "anchored": list(cfg.anchors)}  # fmt: skip
         write_run_options(run, options, base)  # a SALAD base: SALAD's format (esd.erasure.runs)
         log(
             f"ESD: erasing {list(cfg.prompts)} from {args.name} ({cfg.method}, "
@@ -313,10 +313,13 @@ def report(
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     plain_warnings()
+    run_cli(lambda: train_until_ctrl_c(args))  # bad input, missing files: one line
+
+
+def train_until_ctrl_c(args: argparse.Namespace) -> ESDResult:
+    """``train(args)``; an abort (the second Ctrl-C) ends with the resume hint, status 130."""
     try:
-        train(args)
-    except (ValueError, DatasetError, ck.CheckpointError) as err:
-        fail(str(err))
+        return train(args)
     except KeyboardInterrupt:
         CONSOLE.print("interrupted: run again with --resume to continue from the last epoch")
         sys.exit(EXIT_INTERRUPTED)

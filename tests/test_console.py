@@ -68,3 +68,20 @@ def test_run_cli_passes_results_on_and_lets_bugs_raise():
     assert console.run_cli(lambda: 7) == 7
     with pytest.raises(RuntimeError):  # not a user error: the traceback stays
         console.run_cli(_raise(RuntimeError("bug")))
+
+
+def test_run_cli_says_what_ctrl_c_kept_and_lets_exits_through(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        console.run_cli(_raise(KeyboardInterrupt()), interrupted="interrupted; nothing was written")
+    assert exit_info.value.code == console.EXIT_USAGE
+    assert capsys.readouterr().err.strip() == "error: interrupted; nothing was written"
+    with pytest.raises(SystemExit) as exit_info:  # a command's own exit (e.g. resume on Ctrl-C)
+        console.run_cli(_raise(SystemExit(130)))
+    assert exit_info.value.code == 130 and capsys.readouterr().err == ""
+
+
+def test_run_cli_keeps_a_long_line_whole(capsys):
+    advice = "no CLIP model in /a/long/path; " + "x" * 400 + " pass --clip_path DIR"
+    with pytest.raises(SystemExit):
+        console.run_cli(_raise(ValueError(advice)))
+    assert capsys.readouterr().err.strip().endswith("pass --clip_path DIR")

@@ -39,11 +39,11 @@ import numpy as np
 from esd.common.files import atomic_save, atomic_write
 from esd.console import (
     CONSOLE,
-    fail,
     notice,
     plain_warnings,
     positive_float,
     positive_int,
+    run_cli,
     seed_int,
 )
 from esd.evaluation import gait
@@ -244,11 +244,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     plain_warnings()
-    try:
+
+    def make() -> dict:  # CheckpointError, bad lengths, unwritable output: one line
         check_args(args)
-        record = run(args)
-    except (ValueError, OSError) as err:  # CheckpointError, bad lengths, unwritable output
-        fail(str(err).strip().split("\n")[0])
+        return run(args)
+
+    record = run_cli(make)
     total = record["total_bytes"]
     CONSOLE.print(
         f"wrote {len(record['clips'])} strips and GIFs, gallery.json and gallery.md to "

@@ -20,7 +20,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from esd.console import CONSOLE, StepProgress, fail, positive_int, seed_int
+from esd.console import CONSOLE, StepProgress, positive_int, run_cli, seed_int
 from esd.corpus.writer import DEFAULT_CLIPS, CorpusError, write_corpus
 from esd.motion.concepts import CONCEPT_NAMES
 from esd.motion.humanml3d import CORPUS_ROOT
@@ -89,20 +89,20 @@ def summary_tables(root: Path) -> list[Table]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    out = Console()
-    try:
-        if args.summary is not None:
-            for table in summary_tables(args.summary):
-                out.print(table)
-            return 0
+    if args.summary is not None:
+        out = Console()
+        for table in run_cli(lambda: summary_tables(args.summary)):  # CorpusError: one line
+            out.print(table)
+        return 0
+
+    def write() -> dict:  # CorpusError, OSError: one line
         with StepProgress("clips", args.clips) as bar:
-            manifest = write_corpus(
+            return write_corpus(
                 args.out, args.clips, args.seed, args.workers, args.overwrite, bar.update
             )
-    except (CorpusError, OSError) as err:
-        fail(str(err).split("\n")[0])
-    except KeyboardInterrupt:
-        fail(f"interrupted; {args.out} was not written (nothing partial is left)")
+
+    interrupted = f"interrupted; {args.out} was not written (nothing partial is left)"
+    manifest = run_cli(write, interrupted=interrupted)
     CONSOLE.print(
         f"wrote {manifest['clips']} clips to {args.out} in {manifest['generation_seconds']} s; "
         f"summary: python -m esd.corpus --summary {args.out}",

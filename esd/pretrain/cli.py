@@ -46,11 +46,17 @@ from pathlib import Path
 import torch
 
 from esd.common.runtime import pick_device, seed_everything
-from esd.console import CONSOLE, RunLog, StepProgress, fail, plain_warnings
+from esd.console import (
+    CONSOLE,
+    EXIT_INTERRUPTED,
+    RunLog,
+    StepProgress,
+    plain_warnings,
+    run_cli,
+)
 from esd.models import checkpoints as ck
 from esd.models.bundled.denoiser import DenoiserConfig
 from esd.models.text.clip import CLIP_FOLDER, ClipTextEncoder
-from esd.motion.humanml3d import DatasetError
 from esd.pretrain.base_stage import train_base
 from esd.pretrain.bundle import bundle_assets
 from esd.pretrain.denoiser import DenoiserTrainConfig
@@ -414,6 +420,12 @@ def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = stage_defaults(build_parser().parse_args(argv))
     plain_warnings()
+    run_cli(lambda: run_stages(args, argv))  # bad input, missing files: one line
+
+
+def run_stages(args: argparse.Namespace, argv: list[str]) -> None:
+    """The stages ``args.stage`` names, in order; Ctrl-C ends with the resume hint, status 130
+    (the model's latest.tar keeps the last saved step)."""
     try:
         check_args(args)
         settings = settings_from_args(args)
@@ -434,11 +446,9 @@ def main(argv: list[str] | None = None) -> None:
         if args.stage == "bundle":
             model, evaluator = bundle_assets(settings.checkpoints_dir, settings.name)
             CONSOLE.print(f"bundled {model} and {evaluator}")
-    except (ValueError, DatasetError, ck.CheckpointError, FileNotFoundError) as err:
-        fail(str(err))
     except KeyboardInterrupt:
         CONSOLE.print("interrupted: model/latest.tar keeps the last saved step (use --resume)")
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
 
 
 if __name__ == "__main__":
