@@ -156,6 +156,8 @@ PUSH, KNEEL, STAND = "a person pushing", "a person kneeling", "a person standing
 # punching's anchors are kicking and pushing; sitting down's kneeling and squatting, not standing
 # up, its neighbour in motion (the reverse movement), which the text encoder puts further away
 PUNCH_RELATED, SIT_RELATED = (KICK, PUSH, THROW), (KNEEL, SQUAT, STAND)
+# several targets at once (measured on four): fewer Adam steps per target, every anchor allowed
+SEVERAL = AUTO | {"iterations": 75, "auto_anchors": 8}
 RELATED_OF = {1: (JUMP, LUNGE, THROW), 2: (JUMP, LUNGE, THROW), 4: (LUNGE, THROW, SIT)}
 RECIPES: dict[str, Recipe] = {
     "default": Recipe({}),  # RECIPE: eta 2.5, 200 it, the 2 nearest concepts anchored
@@ -213,6 +215,21 @@ RECIPES: dict[str, Recipe] = {
     "2 concepts, auto anchors": several(TWO, **AUTO),
     "4 concepts, auto anchors": several(FOUR, **AUTO),
     "4 concepts, 4 auto anchors": several(FOUR, **(AUTO | {"auto_anchors": 4})),
+    # four targets move the shared cross-attention 4x as many Adam steps as one: fewer steps
+    # per target (each batch still holds every target's samples), or a gentler push
+    "4 concepts, auto anchors, 100 it": several(FOUR, **(AUTO | {"iterations": 100})),
+    "4 concepts, auto anchors, 50 it": several(FOUR, **(AUTO | {"iterations": 50})),
+    "4 concepts, auto anchors, eta 1.5": several(FOUR, **(AUTO | {"negative_guidance": 1.5})),
+    # ... and the most the preservation term may hold (MAX_AUTO_ANCHORS nearest concepts)
+    "4 concepts, 8 auto anchors, 50 it": several(
+        FOUR, **(AUTO | {"iterations": 50, "auto_anchors": 8})
+    ),
+    "4 concepts, 8 auto anchors, 75 it": several(FOUR, **SEVERAL),
+    # does it hold for another erasure seed, and for two targets?
+    "4 concepts, 8 auto anchors, 75 it, seed 1": several(FOUR, **(SEVERAL | {"seed": 1})),
+    "2 concepts, 8 auto anchors, 75 it": several(TWO, **SEVERAL),
+    # two targets at 75 it left kicking at 0.12: the same 300 Adam steps in all as four at 75
+    "2 concepts, 8 auto anchors, 150 it": several(TWO, **(SEVERAL | {"iterations": 150})),
 }
 
 MIN_RATE_BEFORE, MAX_RATE_AFTER = 0.8, 0.1  # efficacy: target concept rate before / after
