@@ -156,8 +156,9 @@ PUSH, KNEEL, STAND = "a person pushing", "a person kneeling", "a person standing
 # punching's anchors are kicking and pushing; sitting down's kneeling and squatting, not standing
 # up, its neighbour in motion (the reverse movement), which the text encoder puts further away
 PUNCH_RELATED, SIT_RELATED = (KICK, PUSH, THROW), (KNEEL, SQUAT, STAND)
+EVERY_ANCHOR = AUTO | {"auto_anchors": 8}  # the default recipe with every anchor it may take
 # several targets at once (measured on four): fewer Adam steps per target, every anchor allowed
-SEVERAL = AUTO | {"iterations": 75, "auto_anchors": 8}
+SEVERAL = EVERY_ANCHOR | {"iterations": 75}
 RELATED_OF = {1: (JUMP, LUNGE, THROW), 2: (JUMP, LUNGE, THROW), 4: (LUNGE, THROW, SIT)}
 RECIPES: dict[str, Recipe] = {
     "default": Recipe({}),  # RECIPE: eta 2.5, 200 it, the 2 nearest concepts anchored
@@ -230,6 +231,12 @@ RECIPES: dict[str, Recipe] = {
     "2 concepts, 8 auto anchors, 75 it": several(TWO, **SEVERAL),
     # two targets at 75 it left kicking at 0.12: the same 300 Adam steps in all as four at 75
     "2 concepts, 8 auto anchors, 150 it": several(TWO, **(SEVERAL | {"iterations": 150})),
+    # does one concept gain from every anchor too? (the default recipe keeps 2)
+    "kick, 8 auto anchors": Recipe(EVERY_ANCHOR),
+    "wave, 8 auto anchors": alone(WAVE, WAVE_RELATED, **EVERY_ANCHOR),
+    "jump, 8 auto anchors": alone(JUMP, JUMP_RELATED, **EVERY_ANCHOR),
+    "punch, 8 auto anchors": alone(PUNCH, PUNCH_RELATED, **EVERY_ANCHOR),
+    "sit down, 8 auto anchors": alone(SIT, SIT_RELATED, **EVERY_ANCHOR),
 }
 
 MIN_RATE_BEFORE, MAX_RATE_AFTER = 0.8, 0.1  # efficacy: target concept rate before / after
