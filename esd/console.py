@@ -97,20 +97,25 @@ def fail(message: str) -> NoReturn:
     sys.exit(EXIT_USAGE)
 
 
-def run_cli(main: Callable[[], T], interrupted: str = "interrupted") -> T:
+def run_cli(
+    main: Callable[[], T], interrupted: str = "interrupted", resume_hint: str | None = None
+) -> T:
     """``main()``, with the project's user-facing errors (ValueError and its subclasses such as
     CheckpointError, OSError such as a missing file) and Ctrl-C ending in one line on stderr and
     exit status 2 instead of a traceback; what ``main`` returns is passed on.
 
     ``interrupted`` is the line Ctrl-C ends with (say what was kept, e.g. "interrupted; nothing
-    was written"). A command that resumes after Ctrl-C catches KeyboardInterrupt inside ``main``
-    and exits there; ``SystemExit`` passes through untouched."""
+    was written"). A command that resumes gives ``resume_hint`` instead: Ctrl-C then prints it
+    (not an error) and exits with ``EXIT_INTERRUPTED``. ``SystemExit`` passes through."""
     try:
         return main()
     except (ValueError, OSError) as err:
         fail(one_line(err, CLI_ERROR_CHARS))
     except KeyboardInterrupt:
-        fail(interrupted)
+        if resume_hint is None:
+            fail(interrupted)
+        CONSOLE.print(resume_hint, soft_wrap=True, markup=False)
+        sys.exit(EXIT_INTERRUPTED)
 
 
 class RunLog:

@@ -63,6 +63,7 @@ from esd.motion.humanml3d import CORPUS_ROOT
 
 SUPPORTED_DATASETS = ("t2m",)  # HumanML3D layout (KIT-ML is not supported)
 DEFAULT_DATA_ROOT = CORPUS_ROOT  # the data source's clips when --data_root is absent
+RESUME_HINT = "interrupted: run again with --resume to continue from the last epoch"
 LOG_EVERY = 50  # a loss line in train.log every LOG_EVERY steps (and at the last one)
 EPOCH_HELP = (
     "epochs; an epoch is the seed's pass over the base's training split: ceil(training clips / "
@@ -313,16 +314,8 @@ def report(
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     plain_warnings()
-    run_cli(lambda: train_until_ctrl_c(args))  # bad input, missing files: one line
-
-
-def train_until_ctrl_c(args: argparse.Namespace) -> ESDResult:
-    """``train(args)``; an abort (the second Ctrl-C) ends with the resume hint, status 130."""
-    try:
-        return train(args)
-    except KeyboardInterrupt:
-        CONSOLE.print("interrupted: run again with --resume to continue from the last epoch")
-        sys.exit(EXIT_INTERRUPTED)
+    # bad input, missing files: one line; an abort (the second Ctrl-C): the hint, status 130
+    run_cli(lambda: train(args), resume_hint=RESUME_HINT)
 
 
 if __name__ == "__main__":

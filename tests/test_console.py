@@ -85,3 +85,11 @@ def test_run_cli_keeps_a_long_line_whole(capsys):
     with pytest.raises(SystemExit):
         console.run_cli(_raise(ValueError(advice)))
     assert capsys.readouterr().err.strip().endswith("pass --clip_path DIR")
+
+
+def test_run_cli_gives_a_resuming_command_its_hint_and_status_130(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        console.run_cli(_raise(KeyboardInterrupt()), resume_hint="interrupted: use --resume")
+    assert exit_info.value.code == console.EXIT_INTERRUPTED == 130
+    err = capsys.readouterr().err
+    assert err.strip() == "interrupted: use --resume" and "error" not in err

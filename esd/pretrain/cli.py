@@ -48,7 +48,6 @@ import torch
 from esd.common.runtime import pick_device, seed_everything
 from esd.console import (
     CONSOLE,
-    EXIT_INTERRUPTED,
     RunLog,
     StepProgress,
     plain_warnings,
@@ -416,39 +415,38 @@ def mixed_command(args: argparse.Namespace, device: torch.device, argv: list[str
                               f"{', '.join(provenance['non_commercial']) or 'none'})")  # fmt: skip
 
 
+RESUME_HINT = "interrupted: model/latest.tar keeps the last saved step (use --resume)"
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = stage_defaults(build_parser().parse_args(argv))
     plain_warnings()
-    run_cli(lambda: run_stages(args, argv))  # bad input, missing files: one line
+    # bad input, missing files: one line; Ctrl-C: the resume hint, status 130
+    run_cli(lambda: run_stages(args, argv), resume_hint=RESUME_HINT)
 
 
 def run_stages(args: argparse.Namespace, argv: list[str]) -> None:
-    """The stages ``args.stage`` names, in order; Ctrl-C ends with the resume hint, status 130
-    (the model's latest.tar keeps the last saved step)."""
-    try:
-        check_args(args)
-        settings = settings_from_args(args)
-        device = pick_device(args.device)
-        if args.threads:
-            torch.set_num_threads(args.threads)
-        seed_everything(args.seed)
-        if args.stage in ("evaluator", "all"):
-            evaluator_command(args, settings, device)
-        if args.stage in ("base", "all"):
-            base_command(args, settings, device)
-        if args.stage == "reference":
-            reference_command(settings)
-        if args.stage == "salad":
-            salad_command(args, device)
-        if args.stage == "mixed":
-            mixed_command(args, device, argv)
-        if args.stage == "bundle":
-            model, evaluator = bundle_assets(settings.checkpoints_dir, settings.name)
-            CONSOLE.print(f"bundled {model} and {evaluator}")
-    except KeyboardInterrupt:
-        CONSOLE.print("interrupted: model/latest.tar keeps the last saved step (use --resume)")
-        sys.exit(EXIT_INTERRUPTED)
+    """The stages ``args.stage`` names, in order."""
+    check_args(args)
+    settings = settings_from_args(args)
+    device = pick_device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    seed_everything(args.seed)
+    if args.stage in ("evaluator", "all"):
+        evaluator_command(args, settings, device)
+    if args.stage in ("base", "all"):
+        base_command(args, settings, device)
+    if args.stage == "reference":
+        reference_command(settings)
+    if args.stage == "salad":
+        salad_command(args, device)
+    if args.stage == "mixed":
+        mixed_command(args, device, argv)
+    if args.stage == "bundle":
+        model, evaluator = bundle_assets(settings.checkpoints_dir, settings.name)
+        CONSOLE.print(f"bundled {model} and {evaluator}")
 
 
 if __name__ == "__main__":
