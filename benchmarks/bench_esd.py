@@ -39,7 +39,11 @@ per plan. Rows:
 * ``2 concepts, auto anchors`` / ``4 concepts, auto anchors``: the default recipe's settings
   (``AUTO``: eta 2.5, 200 iterations per concept, the 2 vocabulary concepts nearest any target
   anchored) on the same targets and related concepts as ``2 concepts`` / ``4 concepts``;
-  ``4 concepts, 4 auto anchors`` anchors the 4 nearest.
+  ``4 concepts, 4 auto anchors`` anchors the 4 nearest; ``, 100 it`` / ``, 50 it`` / ``, eta
+  1.5``: fewer iterations per concept or a gentler push;
+* ``N concepts, 8 auto anchors, K it`` (``EVERY_ANCHOR``: every automatic anchor the recipe may
+  take, ``MAX_AUTO_ANCHORS``) with K iterations per concept (``SEVERAL``: 75), ``, seed 1``
+  another erasure seed; ``<concept>, 8 auto anchors``: one target with every anchor.
 
 Columns: wall seconds of the erasure (x_t preparation included), the 1-minute load average of
 the machine after it (other processes share the 2 cores), seconds per iteration, each target
@@ -79,7 +83,7 @@ if __package__ in (None, ""):  # run as a script: make the project root importab
 from esd.common.runtime import pick_device
 from esd.console import run_cli
 from esd.erasure.anchors import resolve_anchors
-from esd.erasure.config import RECIPE, ESDConfig
+from esd.erasure.config import MAX_AUTO_ANCHORS, RECIPE, ESDConfig
 from esd.erasure.loop import run_esd
 from esd.evaluation import instruments as cli
 from esd.evaluation import uncertainty as ci
@@ -156,7 +160,8 @@ PUSH, KNEEL, STAND = "a person pushing", "a person kneeling", "a person standing
 # punching's anchors are kicking and pushing; sitting down's kneeling and squatting, not standing
 # up, its neighbour in motion (the reverse movement), which the text encoder puts further away
 PUNCH_RELATED, SIT_RELATED = (KICK, PUSH, THROW), (KNEEL, SQUAT, STAND)
-EVERY_ANCHOR = AUTO | {"auto_anchors": 8}  # the default recipe with every anchor it may take
+# the default recipe with every anchor it may take
+EVERY_ANCHOR = AUTO | {"auto_anchors": MAX_AUTO_ANCHORS}
 # several targets at once (measured on four): fewer Adam steps per target, every anchor allowed
 SEVERAL = EVERY_ANCHOR | {"iterations": 75}
 RELATED_OF = {1: (JUMP, LUNGE, THROW), 2: (JUMP, LUNGE, THROW), 4: (LUNGE, THROW, SIT)}
@@ -222,9 +227,7 @@ RECIPES: dict[str, Recipe] = {
     "4 concepts, auto anchors, 50 it": several(FOUR, **(AUTO | {"iterations": 50})),
     "4 concepts, auto anchors, eta 1.5": several(FOUR, **(AUTO | {"negative_guidance": 1.5})),
     # ... and the most the preservation term may hold (MAX_AUTO_ANCHORS nearest concepts)
-    "4 concepts, 8 auto anchors, 50 it": several(
-        FOUR, **(AUTO | {"iterations": 50, "auto_anchors": 8})
-    ),
+    "4 concepts, 8 auto anchors, 50 it": several(FOUR, **(EVERY_ANCHOR | {"iterations": 50})),
     "4 concepts, 8 auto anchors, 75 it": several(FOUR, **SEVERAL),
     # does it hold for another erasure seed, and for two targets?
     "4 concepts, 8 auto anchors, 75 it, seed 1": several(FOUR, **(SEVERAL | {"seed": 1})),
